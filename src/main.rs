@@ -1,3 +1,35 @@
-fn main() {
-    println!("Hello, world!");
+//! The `bootstrap` binary: settings and clients are built once at init, then
+//! the runtime hands every event to the same handler.
+
+use guardduty_inviter::aws::AwsClients;
+use guardduty_inviter::config::Settings;
+use guardduty_inviter::handler::Inviter;
+use guardduty_inviter::{logging, runtime};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::value::RawValue;
+
+// One invocation at a time per process, so one thread: a faster cold start
+// and a smaller footprint than a multi-threaded runtime.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    logging::init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!(error = %error, "configuration error");
+            if let Err(report) = runtime::report_init_error(&error).await {
+                tracing::error!(error = %report, "could not report the init error");
+            }
+            return Err(error.into());
+        }
+    };
+    // Reads region, endpoint overrides and retry settings from the
+    // environment; credentials are resolved lazily, so no AWS call here.
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let inviter = Inviter::new(AwsClients::new(&config), settings);
+    let inviter = &inviter;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move { inviter.handle(event).await },
+    ))
+    .await
 }

@@ -1,0 +1,131 @@
+//! Control plane under `/_emulator/` for out-of-process harnesses.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http::Method;
+use serde_json::{Value, json};
+
+use crate::Fault;
+use crate::server::Reply;
+use crate::state::{Shared, push_fault};
+use crate::util::percent_decode;
+
+const CT: &str = "application/json";
+
+fn bad(msg: &str) -> Reply {
+    Reply::json(400, CT, &json!({ "error": msg }))
+}
+
+fn ok() -> Reply {
+    Reply::json(200, CT, &json!({ "ok": true }))
+}
+
+pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Reply {
+    let rest = path
+        .trim_start_matches("/_emulator")
+        .trim_start_matches('/');
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(_) => return bad("body is not JSON"),
+        }
+    };
+    match (method, segs.as_slice()) {
+        (&Method::GET, ["calls"]) => {
+            let st = shared.lock();
+            let ms = |i: std::time::Instant| {
+                i.saturating_duration_since(shared.started).as_secs_f64() * 1000.0
+            };
+            let calls: Vec<Value> = st
+                .calls
+                .iter()
+                .map(|c| {
+                    json!({
+                        "op": c.op,
+                        "service": c.service,
+                        "accounts": c.accounts,
+                        "fault": c.fault.map(|f| f.name()),
+                        "startMs": ms(c.start),
+                        "endMs": c.end.map(ms),
+                        "status": c.status,
+                        "authorized": c.authorized,
+                    })
+                })
+                .collect();
+            Reply::json(200, CT, &Value::Array(calls))
+        }
+        (&Method::GET, ["stats"]) => {
+            let st = shared.lock();
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for c in &st.calls {
+                *counts.entry(c.op.as_str()).or_default() += 1;
+            }
+            let max: BTreeMap<&str, usize> =
+                st.flight.iter().map(|(k, f)| (k.as_str(), f.max)).collect();
+            Reply::json(200, CT, &json!({ "counts": counts, "maxInFlight": max }))
+        }
+        (&Method::POST, ["reset-calls"]) => {
+            crate::reset_calls_locked(&mut shared.lock());
+            ok()
+        }
+        (&Method::POST, ["clear-faults"]) => {
+            shared.lock().faults.clear();
+            ok()
+        }
+        (&Method::POST, ["latency"]) => {
+            let Some(ms) = body.get("ms").and_then(Value::as_u64) else {
+                return bad("`ms` (non-negative integer) is required");
+            };
+            let d = Duration::from_millis(ms);
+            let mut st = shared.lock();
+            match body.get("op").and_then(Value::as_str) {
+                Some(op) => {
+                    st.latency.insert(op.to_string(), d);
+                }
+                None => st.default_latency = Some(d),
+            }
+            ok()
+        }
+        (&Method::POST, ["fault"]) => {
+            let Some(op) = body.get("op").and_then(Value::as_str) else {
+                return bad("`op` is required");
+            };
+            let Some(fault) = body
+                .get("fault")
+                .and_then(Value::as_str)
+                .and_then(Fault::from_name)
+            else {
+                return bad(
+                    "`fault` must be one of Throttle, ServerError, AccessDenied, InvalidJson, ResetMidResponse, Hang",
+                );
+            };
+            let times = match body.get("times") {
+                None | Some(Value::Null) => 1,
+                Some(v) => match v.as_u64() {
+                    Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                    None => return bad("`times` must be a non-negative integer"),
+                },
+            };
+            let account = body.get("accountId").and_then(Value::as_str);
+            push_fault(shared, op, fault, times, account);
+            ok()
+        }
+        (&Method::GET, ["member", detector, account]) => {
+            let (detector, account) = (percent_decode(detector), percent_decode(account));
+            let st = shared.lock();
+            match st.members.get(&detector).and_then(|m| m.get(&account)) {
+                Some(m) => Reply::json(200, CT, &serde_json::to_value(m).unwrap_or(Value::Null)),
+                None => Reply::json(404, CT, &json!({ "error": "no such member" })),
+            }
+        }
+        _ => Reply::json(
+            404,
+            CT,
+            &json!({ "error": format!("unknown control-plane route {method} {path}") }),
+        ),
+    }
+}

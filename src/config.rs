@@ -1,0 +1,235 @@
+//! Settings from the environment, read and validated once at init so that a bad
+//! value is reported before any event is taken, never half-way through one.
+
+use std::time::Duration;
+
+use crate::error::ConfigurationError;
+
+/// Whether AWS Organizations is asked which accounts it manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationsCheck {
+    /// Ask, and never invite an account whose membership is unknown.
+    Enforce,
+    /// Make no Organizations call at all: every valid account is invited.
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub detector_id: Option<String>,
+    pub invitation_message: Option<String>,
+    pub disable_email_notification: bool,
+    pub max_accounts_per_event: usize,
+    pub organizations_check: OrganizationsCheck,
+    pub organizations_cache: Duration,
+    /// Most AWS calls in flight at once, per service. Not in SPEC.md's table:
+    /// it keeps the function inside the GuardDuty and Organizations API rate
+    /// quotas it shares with everything else in the account.
+    pub max_calls_in_flight: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            detector_id: None,
+            invitation_message: None,
+            disable_email_notification: false,
+            max_accounts_per_event: 1000,
+            organizations_check: OrganizationsCheck::Enforce,
+            organizations_cache: Duration::from_secs(300),
+            max_calls_in_flight: 5,
+        }
+    }
+}
+
+/// Upper bound for `MAX_CALLS_IN_FLIGHT`; beyond it the APIs throttle anyway.
+pub const MAX_CALLS_IN_FLIGHT_LIMIT: usize = 20;
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigurationError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process
+    /// environment.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigurationError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut s = Settings::default();
+        if let Some(id) = get("GUARDDUTY_DETECTOR_ID") {
+            if let Err(problem) = crate::event::check_detector_id(&id) {
+                return Err(ConfigurationError {
+                    variable: "GUARDDUTY_DETECTOR_ID",
+                    problem,
+                });
+            }
+            s.detector_id = Some(id);
+        }
+        s.invitation_message = get("INVITATION_MESSAGE");
+        if let Some(v) = get("DISABLE_EMAIL_NOTIFICATION") {
+            s.disable_email_notification = parse_bool("DISABLE_EMAIL_NOTIFICATION", &v)?;
+        }
+        if let Some(v) = get("MAX_ACCOUNTS_PER_EVENT") {
+            let n = parse_count("MAX_ACCOUNTS_PER_EVENT", &v)?;
+            if n < 1 {
+                return Err(ConfigurationError {
+                    variable: "MAX_ACCOUNTS_PER_EVENT",
+                    problem: "must be at least 1".into(),
+                });
+            }
+            s.max_accounts_per_event = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = get("ORGANIZATIONS_CHECK") {
+            s.organizations_check = match v.to_ascii_lowercase().as_str() {
+                "enforce" => OrganizationsCheck::Enforce,
+                "off" => OrganizationsCheck::Off,
+                _ => {
+                    return Err(ConfigurationError {
+                        variable: "ORGANIZATIONS_CHECK",
+                        problem: format!("must be `enforce` or `off`, not {v:?}"),
+                    });
+                }
+            };
+        }
+        if let Some(v) = get("ORGANIZATIONS_CACHE_SECONDS") {
+            s.organizations_cache =
+                Duration::from_secs(parse_count("ORGANIZATIONS_CACHE_SECONDS", &v)?);
+        }
+        if let Some(v) = get("MAX_CALLS_IN_FLIGHT") {
+            let n = parse_count("MAX_CALLS_IN_FLIGHT", &v)?;
+            if !(1..=MAX_CALLS_IN_FLIGHT_LIMIT as u64).contains(&n) {
+                return Err(ConfigurationError {
+                    variable: "MAX_CALLS_IN_FLIGHT",
+                    problem: format!("must be from 1 to {MAX_CALLS_IN_FLIGHT_LIMIT}"),
+                });
+            }
+            s.max_calls_in_flight = n as usize;
+        }
+        Ok(s)
+    }
+}
+
+fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigurationError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ConfigurationError {
+            variable,
+            problem: format!("must be true, false, 1 or 0, not {value:?}"),
+        }),
+    }
+}
+
+/// A non-negative integer written with ASCII digits only (`+5`, `-0`, `1e3`
+/// and `5.0` are refused, though Rust's own parser takes some of them).
+fn parse_count(variable: &'static str, value: &str) -> Result<u64, ConfigurationError> {
+    let invalid = || ConfigurationError {
+        variable,
+        problem: format!("must be a non-negative integer, not {value:?}"),
+    };
+    if !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    value.parse().map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigurationError> {
+        Settings::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.max_accounts_per_event, 1000);
+        assert_eq!(s.organizations_check, OrganizationsCheck::Enforce);
+        assert_eq!(s.organizations_cache, Duration::from_secs(300));
+        assert!(!s.disable_email_notification);
+        assert_eq!(s.max_calls_in_flight, 5);
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let s = settings(&[
+            ("GUARDDUTY_DETECTOR_ID", ""),
+            ("MAX_ACCOUNTS_PER_EVENT", ""),
+            ("ORGANIZATIONS_CHECK", "  "),
+            ("DISABLE_EMAIL_NOTIFICATION", ""),
+        ])
+        .unwrap();
+        assert_eq!(s, Settings::default());
+    }
+
+    #[test]
+    fn booleans_take_any_case_and_digits() {
+        for (v, want) in [
+            ("TRUE", true),
+            ("True", true),
+            ("1", true),
+            ("false", false),
+            ("FaLsE", false),
+            ("0", false),
+        ] {
+            let s = settings(&[("DISABLE_EMAIL_NOTIFICATION", v)]).unwrap();
+            assert_eq!(s.disable_email_notification, want, "{v}");
+        }
+        let e = settings(&[("DISABLE_EMAIL_NOTIFICATION", "yes")]).unwrap_err();
+        assert_eq!(e.variable, "DISABLE_EMAIL_NOTIFICATION");
+    }
+
+    #[test]
+    fn numbers_are_plain_non_negative_integers() {
+        for bad in ["-1", "+5", "1.5", "1e3", "ten", "99999999999999999999999"] {
+            let e = settings(&[("ORGANIZATIONS_CACHE_SECONDS", bad)]).unwrap_err();
+            assert_eq!(e.variable, "ORGANIZATIONS_CACHE_SECONDS", "{bad}");
+        }
+        let s = settings(&[("ORGANIZATIONS_CACHE_SECONDS", "0")]).unwrap();
+        assert_eq!(s.organizations_cache, Duration::ZERO);
+        let e = settings(&[("MAX_ACCOUNTS_PER_EVENT", "0")]).unwrap_err();
+        assert_eq!(e.variable, "MAX_ACCOUNTS_PER_EVENT");
+        let s = settings(&[("MAX_ACCOUNTS_PER_EVENT", "1")]).unwrap();
+        assert_eq!(s.max_accounts_per_event, 1);
+    }
+
+    #[test]
+    fn organizations_check_is_enforce_or_off() {
+        let s = settings(&[("ORGANIZATIONS_CHECK", "OFF")]).unwrap();
+        assert_eq!(s.organizations_check, OrganizationsCheck::Off);
+        let e = settings(&[("ORGANIZATIONS_CHECK", "warn")]).unwrap_err();
+        assert_eq!(e.variable, "ORGANIZATIONS_CHECK");
+    }
+
+    #[test]
+    fn calls_in_flight_is_bounded() {
+        assert!(settings(&[("MAX_CALLS_IN_FLIGHT", "0")]).is_err());
+        assert!(settings(&[("MAX_CALLS_IN_FLIGHT", "21")]).is_err());
+        let s = settings(&[("MAX_CALLS_IN_FLIGHT", "1")]).unwrap();
+        assert_eq!(s.max_calls_in_flight, 1);
+    }
+
+    #[test]
+    fn detector_id_is_checked() {
+        let long = "a".repeat(301);
+        let e = settings(&[("GUARDDUTY_DETECTOR_ID", &long)]).unwrap_err();
+        assert_eq!(e.variable, "GUARDDUTY_DETECTOR_ID");
+        let s = settings(&[("GUARDDUTY_DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0")]).unwrap();
+        assert_eq!(
+            s.detector_id.as_deref(),
+            Some("12abc34d567e8fa901bc2d34e56789f0")
+        );
+    }
+}
