@@ -20,9 +20,7 @@ pub fn level_from(value: Option<&str>) -> LevelFilter {
 /// raw event and HTTP bodies, and so e-mail addresses.
 pub fn filter(level: LevelFilter) -> EnvFilter {
     let dependencies = level.min(LevelFilter::DEBUG);
-    EnvFilter::builder()
-        .with_default_directive(dependencies.into())
-        .parse_lossy(format!("guardduty_inviter={level}"))
+    EnvFilter::builder().parse_lossy(format!("{dependencies},guardduty_inviter={level}"))
 }
 
 /// Installs the global subscriber, writing to `writer` (stdout in Lambda).
