@@ -68,6 +68,11 @@ impl<A: Aws> Inviter<A> {
         }
     }
 
+    /// The AWS seam this handler calls.
+    pub fn aws(&self) -> &A {
+        &self.aws
+    }
+
     /// The Lambda entry point. The event arrives as raw JSON so that every
     /// problem with it, nesting depth included, becomes an `InvalidEvent`.
     pub async fn handle(
