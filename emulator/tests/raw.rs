@@ -1,0 +1,375 @@
+//! Plain-HTTP tests: authorization, control plane, the binary.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use emulator::{Emulator, Fault};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Sends one HTTP/1.1 request (Connection: close) and returns status, headers, body.
+async fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_string(), body.to_string())
+}
+
+fn host(emu: &Emulator) -> String {
+    emu.local_addr().to_string()
+}
+
+const AUTH: (&str, &str) = (
+    "authorization",
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/guardduty/aws4_request, SignedHeaders=host, Signature=00",
+);
+
+#[tokio::test]
+async fn unsigned_requests_are_rejected() {
+    let emu = Emulator::start().await.unwrap();
+    emu.sample_organization();
+    let h = host(&emu);
+    let (status, head, body) = request(&h, "GET", "/detector", &[], "").await;
+    assert_eq!(status, 403);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-amzn-errortype: unrecognizedclientexception")
+    );
+    assert!(body.contains("UnrecognizedClientException"));
+
+    let (status, _, body) = request(
+        &h,
+        "POST",
+        "/",
+        &[(
+            "x-amz-target",
+            "AWSOrganizationsV20161128.DescribeOrganization",
+        )],
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(body.contains("UnrecognizedClientException"));
+
+    // Signed (signature not verified) works.
+    let (status, head, body) = request(&h, "GET", "/detector", &[AUTH], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(head.contains("application/json"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["detectorIds"][0], emulator::SAMPLE_DETECTOR_ID);
+
+    let (status, head, body) = request(
+        &h,
+        "POST",
+        "/",
+        &[
+            AUTH,
+            ("x-amz-target", "AWSOrganizationsV20161128.ListAccounts"),
+            ("content-type", "application/x-amz-json-1.1"),
+        ],
+        r#"{"MaxResults": 2}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(head.contains("application/x-amz-json-1.1"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Accounts"].as_array().unwrap().len(), 2);
+    assert!(v["NextToken"].is_string());
+    assert!(v["Accounts"][0]["JoinedTimestamp"].is_number());
+
+    let calls = emu.calls();
+    assert_eq!(calls.len(), 4);
+    assert!(!calls[0].authorized && !calls[1].authorized);
+    assert!(calls[2].authorized && calls[3].authorized);
+    assert_eq!(calls[1].service, "organizations");
+    assert_eq!(calls[1].op, "DescribeOrganization");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn control_plane() {
+    let emu = Emulator::start().await.unwrap();
+    emu.sample_organization();
+    let h = host(&emu);
+    let det = emulator::SAMPLE_DETECTOR_ID;
+
+    // Member read-back.
+    let (status, _, body) = request(
+        &h,
+        "GET",
+        &format!("/_emulator/member/{det}/111111111111"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["relationshipStatus"], "Removed");
+    assert_eq!(v["email"], "111@example.com");
+    let (status, _, _) = request(
+        &h,
+        "GET",
+        &format!("/_emulator/member/{det}/222222222222"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Fault via control plane, then observed by a signed request.
+    let (status, _, _) = request(
+        &h,
+        "POST",
+        "/_emulator/fault",
+        &[],
+        &json!({"op": "ListDetectors", "fault": "Throttle", "times": 1}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, head, _) = request(&h, "GET", "/detector", &[AUTH], "").await;
+    assert_eq!(status, 429);
+    assert!(head.contains("TooManyRequestsException"));
+    let (status, _, _) = request(&h, "GET", "/detector", &[AUTH], "").await;
+    assert_eq!(status, 200);
+
+    // Per-account fault.
+    let (status, _, _) = request(
+        &h,
+        "POST",
+        "/_emulator/fault",
+        &[],
+        &json!({"op": "DescribeAccount", "fault": "AccessDenied", "times": 5, "accountId": "444444444444"})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let org_hdrs = [
+        AUTH,
+        ("x-amz-target", "AWSOrganizationsV20161128.DescribeAccount"),
+    ];
+    let (status, _, body) = request(
+        &h,
+        "POST",
+        "/",
+        &org_hdrs,
+        r#"{"AccountId":"444444444444"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("AccessDeniedException"));
+    let (status, _, _) = request(
+        &h,
+        "POST",
+        "/",
+        &org_hdrs,
+        r#"{"AccountId":"222222222222"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Bad fault name.
+    let (status, _, _) = request(
+        &h,
+        "POST",
+        "/_emulator/fault",
+        &[],
+        r#"{"op": "ListDetectors", "fault": "Nope"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // Latency: default and per op.
+    let (status, _, _) = request(
+        &h,
+        "POST",
+        "/_emulator/latency",
+        &[],
+        r#"{"op": null, "ms": 120}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let t = std::time::Instant::now();
+    request(&h, "GET", "/detector", &[AUTH], "").await;
+    assert!(t.elapsed() >= Duration::from_millis(120));
+    request(
+        &h,
+        "POST",
+        "/_emulator/latency",
+        &[],
+        r#"{"op": "ListDetectors", "ms": 0}"#,
+    )
+    .await;
+
+    // Calls and stats (control-plane requests are not recorded).
+    let (status, _, body) = request(&h, "GET", "/_emulator/calls", &[], "").await;
+    assert_eq!(status, 200);
+    let calls: Value = serde_json::from_str(&body).unwrap();
+    let calls = calls.as_array().unwrap();
+    assert_eq!(calls.len(), 5);
+    assert_eq!(calls[0]["op"], "ListDetectors");
+    assert_eq!(calls[0]["service"], "guardduty");
+    assert_eq!(calls[0]["fault"], "Throttle");
+    assert_eq!(calls[1]["fault"], Value::Null);
+    assert_eq!(calls[2]["accounts"], json!(["444444444444"]));
+    assert_eq!(calls[2]["fault"], "AccessDenied");
+    assert!(calls[4]["endMs"].as_f64().unwrap() - calls[4]["startMs"].as_f64().unwrap() >= 120.0);
+
+    let (_, _, body) = request(&h, "GET", "/_emulator/stats", &[], "").await;
+    let stats: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["counts"]["ListDetectors"], 3);
+    assert_eq!(stats["counts"]["DescribeAccount"], 2);
+    assert_eq!(stats["maxInFlight"]["guardduty"], 1);
+
+    let (status, _, _) = request(&h, "POST", "/_emulator/reset-calls", &[], "").await;
+    assert_eq!(status, 200);
+    assert!(emu.calls().is_empty());
+    let (_, _, body) = request(&h, "GET", "/_emulator/calls", &[], "").await;
+    assert_eq!(body, "[]");
+
+    let (status, _, _) = request(&h, "GET", "/_emulator/nope", &[], "").await;
+    assert_eq!(status, 404);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn library_fault_queue_and_reset_mid_response_raw() {
+    let emu = Emulator::start().await.unwrap();
+    emu.add_detector("d");
+    let h = host(&emu);
+    emu.inject("ListDetectors", Fault::ResetMidResponse, 1);
+    let mut s = TcpStream::connect(&h).await.unwrap();
+    s.write_all(
+        format!(
+            "GET /detector HTTP/1.1\r\nhost: {h}\r\nauthorization: {}\r\n\r\n",
+            AUTH.1
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    // The server closes the connection after a partial body.
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .ok();
+    let text = String::from_utf8_lossy(&out);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"));
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap();
+    assert!(
+        body.len() < len,
+        "body {} vs content-length {len}",
+        body.len()
+    );
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn binary_serves_and_prints_endpoint() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_emulator"))
+        .args([
+            "--port",
+            "0",
+            "--sample-org",
+            "--large-org",
+            "30",
+            "--latency-ms",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let endpoint = line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    let h = endpoint
+        .strip_prefix("http://127.0.0.1:")
+        .map(|p| format!("127.0.0.1:{p}"))
+        .unwrap();
+
+    let (status, _, body) = request(
+        &h,
+        "POST",
+        "/",
+        &[
+            AUTH,
+            ("x-amz-target", "AWSOrganizationsV20161128.ListAccounts"),
+        ],
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Accounts"].as_array().unwrap().len(), 20);
+    assert_eq!(v["Accounts"][0]["Id"], "222222222222");
+
+    let (status, _, body) = request(
+        &h,
+        "GET",
+        &format!(
+            "/_emulator/member/{}/111111111111",
+            emulator::SAMPLE_DETECTOR_ID
+        ),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, _, body) = request(&h, "GET", "/_emulator/stats", &[], "").await;
+    let stats: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["counts"]["ListAccounts"], 1);
+
+    #[cfg(unix)]
+    {
+        let pid = child.id().unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+}
