@@ -3,7 +3,7 @@
 use std::error::Error;
 
 use aws_config::SdkConfig;
-use aws_sdk_guardduty::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_guardduty::error::{ProvideErrorMetadata, SdkError};
 
 use crate::engine::Aws;
 use crate::plan::{Call, Reply};
@@ -70,21 +70,36 @@ impl Aws for AwsClients {
 }
 
 /// A short, caller-safe description of a failed call: the service's error
-/// code and message when it answered, otherwise the transport failure.
+/// code and message when it answered, otherwise what went wrong on the way
+/// and its root cause (no request dumps, no internal types).
 pub fn error_text<E, R>(error: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    match error {
+    let what = match error {
         SdkError::ServiceError(e) => {
             let e = e.err();
-            match (e.code(), e.message()) {
+            return match (e.code(), e.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
-                _ => DisplayErrorContext(error).to_string(),
-            }
+                _ => format!("unrecognized error from AWS: {}", root_cause(error)),
+            };
         }
-        _ => DisplayErrorContext(error).to_string(),
+        SdkError::TimeoutError(_) => "the call timed out",
+        SdkError::DispatchFailure(_) => "could not reach AWS",
+        SdkError::ResponseError(_) => "unreadable response from AWS",
+        SdkError::ConstructionFailure(_) => "the request could not be built",
+        _ => "the call failed",
+    };
+    format!("{what}: {}", root_cause(error))
+}
+
+/// The innermost error's own message.
+fn root_cause(error: &(dyn Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
     }
+    cause.to_string()
 }

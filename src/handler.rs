@@ -228,11 +228,17 @@ pub fn account_of_function(arn: &str) -> Option<&str> {
     Some(account)
 }
 
-/// Time until a deadline given in milliseconds since the Unix epoch; `None`
-/// when there is none.
+/// Time until Lambda's deadline, given in milliseconds since the Unix epoch;
+/// `None` when there is none. Some Runtime API emulators (`cargo lambda`)
+/// send the time left instead of a point in time: a value too small to be a
+/// date after 2001 is read that way, since no real deadline is in the past.
 fn time_left(deadline_ms: u64) -> Option<Duration> {
+    const EPOCH_MS_2001: u64 = 1_000_000_000_000;
     if deadline_ms == 0 {
         return None;
+    }
+    if deadline_ms < EPOCH_MS_2001 {
+        return Some(Duration::from_millis(deadline_ms));
     }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -259,5 +265,22 @@ mod tests {
             account_of_function("arn:aws:lambda:us-east-1:abc:function:x"),
             None
         );
+    }
+
+    #[test]
+    fn deadlines_are_points_in_time_or_relative_from_emulators() {
+        assert_eq!(time_left(0), None);
+        assert_eq!(time_left(600_000), Some(Duration::from_secs(600)));
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = time_left(now_ms + 30_000).unwrap();
+        assert!(
+            left <= Duration::from_secs(30) && left > Duration::from_secs(25),
+            "{left:?}"
+        );
+        assert_eq!(time_left(now_ms - 5_000), Some(Duration::ZERO));
+        assert_eq!(account_of_function("function-arn"), None);
     }
 }

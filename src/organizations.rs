@@ -58,7 +58,7 @@ pub async fn list_accounts(
     }
 }
 
-fn list_error<R: std::fmt::Debug>(error: &SdkError<ListAccountsError, R>) -> OrgError {
+fn list_error<R: std::fmt::Debug + 'static>(error: &SdkError<ListAccountsError, R>) -> OrgError {
     match error.as_service_error() {
         Some(ListAccountsError::AwsOrganizationsNotInUseException(_)) => OrgError::NotInUse,
         Some(ListAccountsError::AccessDeniedException(e)) => {
