@@ -1,0 +1,237 @@
+"""Runs the function as Lambda does, on this machine: the release `bootstrap`
+under a real Lambda Runtime API emulator (`cargo lambda watch
+--only-lambda-apis`), talking to the project's GuardDuty + Organizations
+emulator through the real AWS SDK. Shared by the end-to-end tests, the demo
+and the benchmark. Everything listens on 127.0.0.1 and is stopped on exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _path(env: str, default: Path) -> Path:
+    return Path(os.environ.get(env, default))
+
+
+BOOTSTRAP = _path("INVITER_BOOTSTRAP", ROOT / "target/release/bootstrap")
+EMULATOR = _path("INVITER_EMULATOR", ROOT / "target/release/emulator")
+
+
+def cargo_lambda() -> str:
+    found = os.environ.get("CARGO_LAMBDA") or shutil.which("cargo-lambda")
+    venv = ROOT / ".venv/bin/cargo-lambda"
+    if not found and venv.exists():
+        found = str(venv)
+    if not found:
+        raise RuntimeError("cargo-lambda not found: run scripts/test, or pip install cargo-lambda")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+class Emulator:
+    """The project's GuardDuty + Organizations emulator, as a process."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen(
+            [str(EMULATOR), "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening "):
+            _stop(self.proc)
+            raise RuntimeError(f"emulator did not start: {line!r}")
+        self.endpoint = line.split(" ", 1)[1]
+
+    def control(self, method: str, path: str, body: object | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.endpoint + "/_emulator/" + path, data=data, method=method)
+        req.add_header("content-type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+        return json.loads(raw) if raw else None
+
+    def calls(self) -> list[dict]:
+        return self.control("GET", "calls")
+
+    def stats(self) -> dict:
+        return self.control("GET", "stats")
+
+    def reset_calls(self) -> None:
+        self.control("POST", "reset-calls")
+
+    def latency(self, ms: int, op: str | None = None) -> None:
+        self.control("POST", "latency", {"op": op, "ms": ms})
+
+    def fault(self, op: str, fault: str, times: int = 1, account: str | None = None) -> None:
+        body = {"op": op, "fault": fault, "times": times}
+        if account:
+            body["accountId"] = account
+        self.control("POST", "fault", body)
+
+    def member(self, detector: str, account: str):
+        return self.control("GET", f"member/{detector}/{account}")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+class RuntimeApi:
+    """`cargo lambda watch --only-lambda-apis`: the Lambda Runtime API and the
+    Invoke API, without building or starting the function."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [cargo_lambda(), "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)],
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(self.port)
+        self.url = f"http://127.0.0.1:{self.port}/.rt"
+
+    def invoke(self, payload: bytes | str | object, timeout: float = 120.0) -> tuple[int, dict, float]:
+        """Invokes the function; returns (HTTP status, decoded body, seconds)."""
+        if not isinstance(payload, (bytes, str)):
+            payload = json.dumps(payload)
+        if isinstance(payload, str):
+            payload = payload.encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/2015-03-31/functions/_/invocations", data=payload, method="POST"
+        )
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        elapsed = time.perf_counter() - start
+        return status, json.loads(raw) if raw else None, elapsed
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+class Function:
+    """One `bootstrap` process, as Lambda starts it."""
+
+    def __init__(self, runtime: RuntimeApi, endpoint: str, env: dict[str, str] | None = None,
+                 bootstrap: Path | None = None):
+        self.output = tempfile.NamedTemporaryFile(prefix="bootstrap-", suffix=".log")
+        full_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "AWS_LAMBDA_RUNTIME_API": runtime.url,
+            "AWS_LAMBDA_FUNCTION_NAME": "_",
+            "AWS_LAMBDA_FUNCTION_VERSION": "1",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_ENDPOINT_URL_GUARDDUTY": endpoint,
+            "AWS_ENDPOINT_URL_ORGANIZATIONS": endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        full_env.update(env or {})
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [str(bootstrap or BOOTSTRAP)],
+            env=full_env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def logs(self) -> str:
+        self.output.flush()
+        return Path(self.output.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+class Stack:
+    """Emulator + Runtime API + function, started together, stopped together."""
+
+    def __init__(self, emulator_args: tuple[str, ...] = ("--sample-org",), env: dict[str, str] | None = None):
+        self.emulator = Emulator(*emulator_args)
+        try:
+            self.runtime = RuntimeApi()
+        except Exception:
+            self.emulator.stop()
+            raise
+        self.env = env or {}
+        self.function: Function | None = None
+        self.start_function()
+
+    def start_function(self, env: dict[str, str] | None = None) -> Function:
+        """Starts a fresh `bootstrap` (a cold start), replacing any running one."""
+        if self.function:
+            self.function.stop()
+        self.function = Function(self.runtime, self.emulator.endpoint, {**self.env, **(env or {})})
+        return self.function
+
+    def invoke(self, payload, timeout: float = 120.0):
+        return self.runtime.invoke(payload, timeout)
+
+    def stop(self) -> None:
+        for part in (self.function, self.runtime, self.emulator):
+            if part:
+                part.stop()
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,192 @@
+"""End to end: the release `bootstrap` under a real Lambda Runtime API
+(`cargo lambda watch --only-lambda-apis`), the real AWS SDK on the wire, the
+project's emulator behind it. Every file in events/ is invoked and its
+response checked; so are the typed errors, the init error and the logs."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from harness import ROOT, Stack
+
+EVENTS = ROOT / "events"
+DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
+ORG_REASON = "managed by AWS Organizations (o-exampleorgid)"
+NOT_A_MEMBER = "The request is rejected because the input account is not a member of the current account."
+
+# events/README.md's table, against a fresh sample organization.
+EXPECTED = {
+    "direct.json": dict(invited=["111111111111", "333333333333"], skipped=["222222222222"], unprocessed={}),
+    "array.json": dict(invited=["111111111111"], skipped=["222222222222"], unprocessed={"666666666666": NOT_A_MEMBER}),
+    "eventbridge.json": dict(invited=[], skipped=["555555555555"], unprocessed={"666666666666": NOT_A_MEMBER}),
+    "with-emails.json": dict(invited=["777777777777", "888888888888"], skipped=["555555555555"], unprocessed={}),
+    "boto3.json": dict(invited=["111111111111", "777777777777"], skipped=[], unprocessed={}),
+}
+
+
+@pytest.fixture
+def stack():
+    with Stack() as s:
+        yield s
+
+
+def ok(stack, payload):
+    status, body, _ = stack.invoke(payload)
+    assert status == 200, body
+    return body
+
+
+def exactly_once(named, body):
+    listed = (
+        body["invitedAccounts"]
+        + body.get("wouldInviteAccounts", [])
+        + [s["accountId"] for s in body["skippedAccounts"]]
+        + [u["accountId"] for u in body["unprocessedAccounts"]]
+    )
+    assert sorted(listed) == sorted(set(named)), "every account exactly once"
+
+
+def test_every_event_file_is_covered():
+    files = {p.name for p in EVENTS.glob("*.json")}
+    assert files == set(EXPECTED) | {"dry-run.json", "stepfunctions-input.json", "invalid.json"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_event_file(stack, name):
+    event = json.loads((EVENTS / name).read_text())
+    body = ok(stack, event)
+    want = EXPECTED[name]
+    assert body["invitedAccounts"] == want["invited"]
+    assert [s["accountId"] for s in body["skippedAccounts"]] == want["skipped"]
+    assert all(s["reason"] == ORG_REASON for s in body["skippedAccounts"])
+    assert {u["accountId"]: u["result"] for u in body["unprocessedAccounts"]} == want["unprocessed"]
+    assert body["detectorId"] == DETECTOR
+    assert body["dryRun"] is False
+    assert "wouldInviteAccounts" not in body
+    for account in want["invited"]:
+        member = stack.emulator.member(DETECTOR, account)
+        assert member["relationshipStatus"] == "Invited"
+
+
+def test_boto3_spellings_carry_message_and_notification_flag(stack):
+    ok(stack, json.loads((EVENTS / "boto3.json").read_text()))
+    member = stack.emulator.member(DETECTOR, "777777777777")
+    assert member["email"] == "aws-security+777@example.com"
+    assert member["invitedMessage"].startswith("Please accept")
+    assert member["disableEmailNotification"] is True
+
+
+def test_dry_run_file(stack):
+    body = ok(stack, json.loads((EVENTS / "dry-run.json").read_text()))
+    assert body["dryRun"] is True
+    assert body["invitedAccounts"] == []
+    assert body["wouldInviteAccounts"] == ["111111111111"]
+    assert [s["accountId"] for s in body["skippedAccounts"]] == ["222222222222"]
+    assert body["unprocessedAccounts"][0]["accountId"] == "12345"
+    assert body["unprocessedAccounts"][0]["result"].startswith("invalid account ID: must be exactly 12 digits")
+    assert not any(c["op"] in ("InviteMembers", "CreateMembers") for c in stack.emulator.calls())
+    assert stack.emulator.member(DETECTOR, "111111111111")["relationshipStatus"] == "Removed"
+
+
+def test_step_functions_input_file(stack):
+    event = json.loads((EVENTS / "stepfunctions-input.json").read_text())
+    body = ok(stack, event)
+    exactly_once(event["accountIds"], body)
+    assert body["invitedAccounts"] == ["111111111111"]
+    assert [s["accountId"] for s in body["skippedAccounts"]] == ["222222222222", "444444444444", "555555555555"]
+    invites = [c for c in stack.emulator.calls() if c["op"] == "InviteMembers"]
+    assert all(len(c["accounts"]) <= 50 for c in invites)
+    assert len(invites) == -(-len(set(event["accountIds"]) - {"222222222222", "444444444444", "555555555555"}) // 50)
+
+
+def test_invalid_file_is_a_typed_error(stack):
+    status, body, _ = stack.invoke(json.loads((EVENTS / "invalid.json").read_text()))
+    assert status != 200
+    assert body["errorType"] == "InvalidEvent"
+    assert "accountIds" in body["errorMessage"]
+    assert stack.emulator.calls() == []
+
+
+@pytest.mark.parametrize("payload", [
+    {}, [], 42, "111111111111", {"accountIds": [111111111111]},
+    {"accountIds": ["111111111111"], "AccountIds": ["111111111111"]},
+    {"detail-type": "x", "source": "y", "detail": ["111111111111"]},
+    "[" * 5000 + "]" * 5000,
+])
+def test_bad_events_are_invalid_event(stack, payload):
+    raw = payload if isinstance(payload, str) and payload.startswith("[") else json.dumps(payload)
+    status, body, _ = stack.invoke(raw)
+    assert body["errorType"] == "InvalidEvent", body
+
+
+def test_too_many_accounts_is_invalid_event():
+    with Stack(env={"MAX_ACCOUNTS_PER_EVENT": "2"}) as stack:
+        status, body, _ = stack.invoke(["111111111111", "222222222222", "333333333333"])
+        assert body["errorType"] == "InvalidEvent"
+        assert "MAX_ACCOUNTS_PER_EVENT" in body["errorMessage"]
+
+
+def test_detector_not_found():
+    with Stack(emulator_args=()) as stack:
+        status, body, _ = stack.invoke(["111111111111"])
+        assert body["errorType"] == "DetectorNotFound"
+
+
+def test_organizations_access_denied(stack):
+    stack.emulator.fault("DescribeAccount", "AccessDenied", times=1000)
+    stack.emulator.fault("ListAccounts", "AccessDenied", times=1000)
+    status, body, _ = stack.invoke(["111111111111"])
+    assert body["errorType"] == "OrganizationsAccessDenied"
+    assert not any(c["op"] == "InviteMembers" for c in stack.emulator.calls())
+
+
+def test_bad_setting_is_reported_through_init_error():
+    import threading
+    with Stack(env={"ORGANIZATIONS_CHECK": "sometimes"}) as stack:
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=stack.invoke(["111111111111"], timeout=30)))
+        t.start()
+        # The process that failed init has exited; a new one answers the
+        # pending invocation with the init error.
+        stack.function.proc.wait(timeout=10)
+        if not t.is_alive():
+            status, body, _ = result["r"]
+        else:
+            stack.start_function()
+            t.join(timeout=30)
+            status, body, _ = result["r"]
+        assert body["errorType"] == "ConfigurationError", body
+        assert "ORGANIZATIONS_CHECK" in body["errorMessage"]
+        assert stack.function.proc.wait(timeout=10) != 0
+        assert stack.emulator.calls() == []
+
+
+def test_no_aws_call_at_init_and_warm_process_reuses_answers(stack):
+    import time
+    time.sleep(0.5)
+    assert stack.emulator.calls() == [], "no AWS call at init"
+    ok(stack, ["222222222222", "111111111111"])
+    org_calls = [c for c in stack.emulator.calls() if c["service"] == "organizations"]
+    assert org_calls
+    stack.emulator.reset_calls()
+    ok(stack, ["222222222222", "111111111111"])
+    calls = stack.emulator.calls()
+    assert [c for c in calls if c["service"] == "organizations"] == []
+    assert [c["op"] for c in calls] == ["InviteMembers"], "ListDetectors once per warm process"
+
+
+def test_logs_are_json_with_one_summary_and_never_an_email():
+    with Stack(env={"AWS_LAMBDA_LOG_LEVEL": "TRACE", "AWS_LAMBDA_LOG_FORMAT": "JSON"}) as stack:
+        for name in ("direct.json", "with-emails.json", "boto3.json"):
+            ok(stack, json.loads((EVENTS / name).read_text()))
+        stack.invoke({"accounts": [{"accountId": "12345", "email": "bad\nline@example.com"}]})
+        logs = stack.function.logs()
+    assert "@example.com" not in logs
+    assert not re.search(r"[\w.+-]+@[\w-]+\.\w+", logs)
+    lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    summaries = [l for l in lines if l.get("fields", {}).get("message") == "invocation summary"]
+    assert len(summaries) == 4
+    assert {"invited", "skipped", "unprocessed"} <= set(summaries[0]["fields"])
+    assert any(l.get("level") == "TRACE" or l.get("level") == "DEBUG" for l in lines), "TRACE was honoured"
