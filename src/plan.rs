@@ -781,10 +781,10 @@ impl Plan {
                 ..
             }
         );
-        for i in 0..self.ids.len() {
+        for (i, busy) in busy.into_iter().enumerate() {
             let reason = match self.stage[i] {
                 Stage::Done => continue,
-                Stage::Lookup if busy[i] || listing_in_flight => {
+                Stage::Lookup if busy || listing_in_flight => {
                     "AWS Organizations membership could not be determined: the lookup was still in flight when the function had to answer; not invited, retrying is safe"
                 }
                 Stage::Lookup => {

@@ -235,3 +235,26 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def demo(event_file: str) -> int:
+    """Starts the sample stack and invokes the function with `cargo lambda
+    invoke --data-file`, as a user would; prints the response."""
+    with Stack() as stack:
+        result = subprocess.run(
+            [cargo_lambda(), "lambda", "invoke", "-A", "127.0.0.1", "-P", str(stack.runtime.port),
+             "--data-file", event_file, "--output-format", "json"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+        out = result.stdout.strip()
+        try:
+            print(json.dumps(json.loads(out), indent=2))
+        except json.JSONDecodeError:
+            print(out or result.stderr.strip())
+        return result.returncode
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(demo(sys.argv[1] if len(sys.argv) > 1 else "events/direct.json"))
