@@ -1,0 +1,380 @@
+//! Faults on the wire, against the emulator through the real SDK clients:
+//! throttling storms, 5xx, connection refused, resets mid-response, bodies
+//! that are not JSON, calls that never answer, concurrent invocations, and
+//! hostile input. Whatever happens, every account is reported exactly once,
+//! and no organization member or unknown account is invited.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use emulator::{Emulator, Fault};
+use guardduty_inviter::aws::AwsClients;
+use guardduty_inviter::config::Settings;
+use guardduty_inviter::handler::{Inviter, Response};
+use proptest::prelude::*;
+use serde_json::json;
+use support::*;
+
+fn ids(count: u64, base: u64) -> Vec<String> {
+    (0..count).map(|n| format!("{:012}", base + n)).collect()
+}
+
+fn seed_members(emu: &Emulator, ids: &[String]) {
+    for id in ids {
+        emu.put_member(DETECTOR, id, &format!("{id}@example.com"), "Created");
+    }
+}
+
+/// Every distinct account in exactly one list.
+fn assert_exactly_once(named: &[String], response: &Response) {
+    let mut listed: Vec<&String> = response.invited_accounts.iter().collect();
+    listed.extend(response.would_invite_accounts.iter().flatten());
+    listed.extend(response.skipped_accounts.iter().map(|s| &s.account_id));
+    listed.extend(response.unprocessed_accounts.iter().map(|u| &u.account_id));
+    let distinct: HashSet<&String> = named.iter().collect();
+    assert_eq!(listed.len(), distinct.len(), "{response:?}");
+    assert_eq!(listed.into_iter().collect::<HashSet<_>>(), distinct);
+}
+
+/// An organization of `org` accounts plus `outside` GuardDuty members.
+async fn world(org: u64, outside: u64) -> (Emulator, Vec<String>, Vec<String>) {
+    let emu = sample().await;
+    let members = ids(org, 500_000_000_000);
+    for id in &members {
+        emu.add_org_account(id, "ACTIVE");
+    }
+    let outsiders = ids(outside, 700_000_000_000);
+    seed_members(&emu, &outsiders);
+    (emu, members, outsiders)
+}
+
+#[tokio::test]
+async fn throttling_storm_loses_no_account() {
+    let (emu, members, outsiders) = world(60, 240).await;
+    // Most calls of both services throttled for a while: more throttles than
+    // the SDK's three attempts can always absorb.
+    emu.inject("DescribeAccount", Fault::Throttle, 40);
+    emu.inject("ListAccounts", Fault::Throttle, 4);
+    emu.inject("InviteMembers", Fault::Throttle, 7);
+    emu.inject("ListDetectors", Fault::Throttle, 2);
+    let inviter = inviter(&emu, Settings::default()).await;
+    let mut named = members.clone();
+    named.extend(outsiders.iter().cloned());
+    let response = invoke(&inviter, json!(named)).await.unwrap();
+    assert_exactly_once(&named, &response);
+    let org: HashSet<&String> = members.iter().collect();
+    assert!(response.invited_accounts.iter().all(|id| !org.contains(id)));
+    for id in &response.invited_accounts {
+        assert_eq!(
+            emu.member(DETECTOR, id).unwrap().relationship_status,
+            "Invited"
+        );
+    }
+    for u in &response.unprocessed_accounts {
+        assert!(
+            u.result.contains("TooManyRequestsException"),
+            "{}",
+            u.result
+        );
+    }
+    assert!(
+        !response.invited_accounts.is_empty(),
+        "the retries do the work"
+    );
+}
+
+/// One InviteMembers batch meets `fault` on every attempt; the other is fine.
+async fn one_batch_fails(fault: Fault) -> Response {
+    let (emu, _, outsiders) = world(0, 100).await;
+    emu.inject_for_account("InviteMembers", &outsiders[10], fault, usize::MAX);
+    let inviter = inviter(&emu, Settings::default()).await;
+    let response = invoke(&inviter, json!(outsiders)).await.unwrap();
+    assert_exactly_once(&outsiders, &response);
+    assert_eq!(
+        response.invited_accounts,
+        outsiders[50..],
+        "the other batch is unaffected"
+    );
+    assert_eq!(response.unprocessed_accounts.len(), 50);
+    response
+}
+
+#[tokio::test]
+async fn server_errors_fail_only_their_batch() {
+    let response = one_batch_fails(Fault::ServerError).await;
+    let result = &response.unprocessed_accounts[0].result;
+    assert!(
+        result.starts_with("InviteMembers failed: InternalServerErrorException"),
+        "{result}"
+    );
+}
+
+#[tokio::test]
+async fn resets_mid_response_fail_only_their_batch() {
+    let response = one_batch_fails(Fault::ResetMidResponse).await;
+    let result = &response.unprocessed_accounts[0].result;
+    assert!(result.starts_with("InviteMembers failed:"), "{result}");
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_fail_only_their_batch() {
+    let response = one_batch_fails(Fault::InvalidJson).await;
+    let result = &response.unprocessed_accounts[0].result;
+    assert!(result.starts_with("InviteMembers failed:"), "{result}");
+}
+
+#[tokio::test]
+async fn connection_refused_is_reported_per_account() {
+    let emu = sample().await;
+    // A port nothing listens on: bind one, then free it.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let organizations = clients(&emu.endpoint()).await.organizations;
+    let guardduty = clients(&closed).await.guardduty;
+    let inviter = Inviter::new(
+        AwsClients {
+            guardduty,
+            organizations,
+        },
+        Settings::default(),
+    );
+    let response = invoke(
+        &inviter,
+        json!({"accountIds": ["111111111111", "222222222222"], "detectorId": DETECTOR}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.skipped_accounts.len(), 1);
+    let result = result_of(&response, "111111111111");
+    assert!(
+        result.starts_with("InviteMembers failed: could not reach AWS"),
+        "{result}"
+    );
+    assert!(
+        !result.contains("Debug") && !result.contains("ConnectorError"),
+        "no internal dump: {result}"
+    );
+
+    // Organizations unreachable: nobody is invited blindly.
+    let guardduty = clients(&emu.endpoint()).await.guardduty;
+    let organizations = clients(&closed).await.organizations;
+    let inviter = Inviter::new(
+        AwsClients {
+            guardduty,
+            organizations,
+        },
+        Settings::default(),
+    );
+    let response = invoke(&inviter, json!(["111111111111", "777777777777"]))
+        .await
+        .unwrap();
+    assert!(response.invited_accounts.is_empty());
+    for u in &response.unprocessed_accounts {
+        assert!(u.result.contains("could not be determined"), "{}", u.result);
+        assert!(u.result.contains("could not reach AWS"), "{}", u.result);
+    }
+    assert_eq!(
+        emu.count("InviteMembers"),
+        0,
+        "no account of unknown membership was invited"
+    );
+}
+
+#[tokio::test]
+async fn a_call_that_never_answers_is_cut_at_the_deadline() {
+    let (emu, _, outsiders) = world(0, 100).await;
+    emu.inject_for_account("InviteMembers", &outsiders[0], Fault::Hang, usize::MAX);
+    let inviter = inviter(&emu, Settings::default()).await;
+    let remaining = Duration::from_millis(2000);
+    let started = Instant::now();
+    let response = inviter
+        .invite(&json!(outsiders).to_string(), Some(ADMIN), Some(remaining))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < remaining,
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert_exactly_once(&outsiders, &response);
+    assert_eq!(response.invited_accounts, outsiders[50..]);
+    for u in &response.unprocessed_accounts {
+        assert!(u.result.starts_with("outcome unknown"), "{}", u.result);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invocations_on_overlapping_accounts() {
+    let emu = sample().await;
+    emu.set_latency("CreateMembers", Duration::from_millis(30));
+    let all = ids(150, 700_000_000_000);
+    // Four "processes" (own clients, own connection pools, own caches), each
+    // creating and inviting an overlapping slice of new accounts at once.
+    let mut tasks = Vec::new();
+    for k in 0..4usize {
+        let slice: Vec<String> = all[k * 25..k * 25 + 75].to_vec();
+        let endpoint = emu.endpoint();
+        tasks.push(tokio::spawn(async move {
+            let inviter = Inviter::new(clients(&endpoint).await, Settings::default());
+            let accounts: Vec<_> = slice
+                .iter()
+                .map(|id| json!({"accountId": id, "email": format!("{id}@example.com")}))
+                .collect();
+            let response = inviter
+                .invite(
+                    &json!({"accounts": accounts}).to_string(),
+                    Some(ADMIN),
+                    Some(Duration::from_secs(30)),
+                )
+                .await
+                .unwrap();
+            (slice, response)
+        }));
+    }
+    for task in tasks {
+        let (slice, response) = task.await.unwrap();
+        assert_exactly_once(&slice, &response);
+        assert!(
+            response.unprocessed_accounts.is_empty(),
+            "{:?}",
+            response.unprocessed_accounts
+        );
+        assert_eq!(response.invited_accounts, slice);
+    }
+    for id in &all[..150] {
+        assert_eq!(
+            emu.member(DETECTOR, id).unwrap().relationship_status,
+            "Invited"
+        );
+    }
+}
+
+#[tokio::test]
+async fn huge_events_are_refused_quickly() {
+    let emu = sample().await;
+    let inviter = inviter(&emu, Settings::default()).await;
+    let many = ids(100_000, 100_000_000_000);
+    let started = Instant::now();
+    let error = invoke(&inviter, json!(many)).await.unwrap_err();
+    assert_eq!(error.error_type(), "InvalidEvent");
+    // A 6 MB event (Lambda's synchronous payload limit) of junk strings.
+    let junk = json!({"accountIds": vec!["x".repeat(60); 100_000]});
+    let response = invoke(&inviter, junk).await.unwrap();
+    assert_eq!(response.unprocessed_accounts.len(), 1, "one distinct ID");
+    let nested = format!(
+        "{{\"accountIds\": {}{}}}",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let error = inviter
+        .invite(&nested, Some(ADMIN), None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "InvalidEvent");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(emu.calls().is_empty());
+}
+
+#[tokio::test]
+async fn strings_that_try_to_escape() {
+    let emu = sample().await;
+    let inviter = inviter(&emu, Settings::default()).await;
+    let message = format!("Hi\u{0}\u{7}\r\n\u{1b}[31m{}", "é".repeat(50_000));
+    let response = invoke(
+        &inviter,
+        json!({
+            "accountIds": ["111111111111", "１２３４５６７８９０１２", "11111111111\n", "<script>"],
+            "accounts": [{"accountId": "777777777777", "email": "a@b.c\r\nBcc: victim@example.com"}],
+            "message": message,
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.invited_accounts, ["111111111111"]);
+    // The message reached GuardDuty exactly as given.
+    assert_eq!(
+        emu.member(DETECTOR, "111111111111")
+            .unwrap()
+            .invited_message
+            .as_deref(),
+        Some(message.as_str())
+    );
+    assert!(result_of(&response, "１２３４５６７８９０１２").starts_with("invalid account ID"));
+    assert!(result_of(&response, "11111111111\n").starts_with("invalid account ID"));
+    let email = result_of(&response, "777777777777");
+    assert!(email.starts_with("invalid e-mail"), "{email}");
+    assert!(
+        !email.contains("victim"),
+        "the address is not echoed: {email}"
+    );
+    for u in &response.unprocessed_accounts {
+        assert!(
+            !u.result.contains("<script>") && !u.result.contains('\n'),
+            "no input echoed: {}",
+            u.result
+        );
+    }
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        Just(Fault::Throttle),
+        Just(Fault::ServerError),
+        Just(Fault::InvalidJson),
+        Just(Fault::ResetMidResponse),
+    ]
+}
+
+const OPS: [&str; 5] = [
+    "DescribeAccount",
+    "ListAccounts",
+    "GetMembers",
+    "CreateMembers",
+    "InviteMembers",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The exactly-once property over the wire, with random fault schedules.
+    #[test]
+    fn exactly_once_under_random_faults_on_the_wire(
+        schedule in prop::collection::vec((0usize..OPS.len(), fault(), 1usize..6), 0..8),
+        org in 0u64..60,
+        outside in 1u64..120,
+        with_emails in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let (emu, members, outsiders) = world(org, outside).await;
+            for (op, fault, times) in &schedule {
+                emu.inject(OPS[*op], *fault, *times);
+            }
+            let inviter = inviter(&emu, Settings::default()).await;
+            let mut named = members.clone();
+            named.extend(outsiders.iter().cloned());
+            let event = if with_emails {
+                let accounts: Vec<_> = outsiders.iter().map(|id| json!({"accountId": id, "email": "x@example.com"})).collect();
+                json!({"accountIds": members, "accounts": accounts})
+            } else {
+                json!(named)
+            };
+            let response = invoke(&inviter, event).await.unwrap();
+            assert_exactly_once(&named, &response);
+            let org: HashSet<&String> = members.iter().collect();
+            assert!(response.invited_accounts.iter().all(|id| !org.contains(id)));
+            for id in &response.invited_accounts {
+                assert_eq!(emu.member(DETECTOR, id).unwrap().relationship_status, "Invited");
+            }
+            emu.stop().await;
+        });
+    }
+}
