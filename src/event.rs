@@ -59,7 +59,9 @@ pub fn parse(event: &Value, max_accounts: usize) -> Result<Request, String> {
         Value::Object(fields) if is_eventbridge(fields) => {
             let envelope: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
                 serde_json::from_value(event.clone())
-                    .map_err(|e| format!("not a valid EventBridge event: {e}"))?;
+                    .map_err(|e| {
+                        format!("not a valid EventBridge event: {}", without_strings(&e.to_string()))
+                    })?;
             match &envelope.detail {
                 Value::Object(detail) => parse_request(detail, max_accounts)
                     .map_err(|e| format!("EventBridge detail: {e}")),
@@ -228,6 +230,28 @@ fn bool_field(
             kind(other)
         )),
     }
+}
+
+/// serde quotes the offending value in its messages; the value may be
+/// personal data (an e-mail in the wrong field), so it is left out.
+fn without_strings(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (c, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -438,6 +462,12 @@ mod tests {
         assert!(e.contains("detail"), "{e}");
         let e = parse(&json!({"detail-type": "x", "detail": {}}), 1000).unwrap_err();
         assert!(e.contains("EventBridge"), "{e}");
+        let e = parse(
+            &json!({"detail-type": "x", "source": "y", "resources": "a@example.com", "detail": {}}),
+            1000,
+        )
+        .unwrap_err();
+        assert!(e.contains("EventBridge") && !e.contains("example.com"), "{e}");
     }
 
     #[test]
