@@ -58,10 +58,12 @@ pub fn parse(event: &Value, max_accounts: usize) -> Result<Request, String> {
         }
         Value::Object(fields) if is_eventbridge(fields) => {
             let envelope: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
-                serde_json::from_value(event.clone())
-                    .map_err(|e| {
-                        format!("not a valid EventBridge event: {}", without_strings(&e.to_string()))
-                    })?;
+                serde_json::from_value(event.clone()).map_err(|e| {
+                    format!(
+                        "not a valid EventBridge event: {}",
+                        without_strings(&e.to_string())
+                    )
+                })?;
             match &envelope.detail {
                 Value::Object(detail) => parse_request(detail, max_accounts)
                     .map_err(|e| format!("EventBridge detail: {e}")),
@@ -467,7 +469,10 @@ mod tests {
             1000,
         )
         .unwrap_err();
-        assert!(e.contains("EventBridge") && !e.contains("example.com"), "{e}");
+        assert!(
+            e.contains("EventBridge") && !e.contains("example.com"),
+            "{e}"
+        );
     }
 
     #[test]

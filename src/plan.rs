@@ -126,6 +126,14 @@ pub fn org_id_from_arn(arn: &str) -> Option<String> {
     }
 }
 
+/// GuardDuty's unprocessed accounts, by account ID.
+fn by_account(unprocessed: &[(String, String)]) -> HashMap<&str, &str> {
+    unprocessed
+        .iter()
+        .map(|(account, result)| (account.as_str(), result.as_str()))
+        .collect()
+}
+
 /// An AWS call the plan wants made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
@@ -712,10 +720,7 @@ impl Plan {
             },
             (Kind::Create, Reply::Created(answer)) => match answer {
                 Ok(unprocessed) => {
-                    let unprocessed: HashMap<&str, &str> = unprocessed
-                        .iter()
-                        .map(|(a, r)| (a.as_str(), r.as_str()))
-                        .collect();
+                    let unprocessed = by_account(&unprocessed);
                     for i in accounts {
                         match unprocessed.get(self.ids[i].as_str()) {
                             Some(result) if !is_already_member(result) => {
@@ -730,10 +735,7 @@ impl Plan {
             },
             (Kind::Invite, Reply::Invited(answer)) => match answer {
                 Ok(unprocessed) => {
-                    let unprocessed: HashMap<&str, &str> = unprocessed
-                        .iter()
-                        .map(|(a, r)| (a.as_str(), r.as_str()))
-                        .collect();
+                    let unprocessed = by_account(&unprocessed);
                     for i in accounts {
                         let outcome = match unprocessed.get(self.ids[i].as_str()) {
                             Some(result) => Outcome::Unprocessed((*result).to_owned()),

@@ -66,6 +66,26 @@ pub async fn invoke(
         .await
 }
 
+/// Invokes with `remaining` until the deadline, and checks the function
+/// answered before it.
+pub async fn invoke_within(
+    inviter: &Inviter<AwsClients>,
+    event: &Value,
+    remaining: Duration,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = inviter
+        .invite(&event.to_string(), Some(ADMIN), Some(remaining))
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < remaining,
+        "answered in {elapsed:?}, after the deadline"
+    );
+    response
+}
+
 pub fn result_of<'a>(response: &'a Response, account: &str) -> &'a str {
     response
         .unprocessed_accounts
