@@ -114,6 +114,49 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             push_fault(shared, op, fault, times, account);
             ok()
         }
+        (&Method::GET, ["org-accounts"]) => {
+            let st = shared.lock();
+            let ids: Vec<&str> = st.org_accounts.iter().map(|a| a.id.as_str()).collect();
+            Reply::json(
+                200,
+                CT,
+                &json!({
+                    "organizationId": st.org.as_ref().map(|o| o.id.as_str()),
+                    "accountIds": ids,
+                }),
+            )
+        }
+        (&Method::POST, ["members"]) => {
+            let Some(detector) = body.get("detectorId").and_then(Value::as_str) else {
+                return bad("`detectorId` is required");
+            };
+            let Some(ids) = body.get("accountIds").and_then(Value::as_array) else {
+                return bad("`accountIds` (array of strings) is required");
+            };
+            let Some(ids) = ids.iter().map(Value::as_str).collect::<Option<Vec<&str>>>() else {
+                return bad("`accountIds` must hold strings only");
+            };
+            let status = match body.get("status") {
+                None | Some(Value::Null) => "Removed",
+                Some(v) => match v.as_str() {
+                    Some(s) => s,
+                    None => return bad("`status` must be a string"),
+                },
+            };
+            let mut st = shared.lock();
+            for id in &ids {
+                let email = format!("aws+{id}@example.com");
+                crate::put_member_locked(&mut st, detector, id, &email, status);
+            }
+            Reply::json(200, CT, &json!({ "ok": true, "members": ids.len() }))
+        }
+        (&Method::POST, ["empty-pages"]) => {
+            let Some(every) = body.get("every").and_then(Value::as_u64) else {
+                return bad("`every` (non-negative integer) is required");
+            };
+            shared.lock().empty_every = usize::try_from(every).unwrap_or(usize::MAX);
+            ok()
+        }
         (&Method::GET, ["member", detector, account]) => {
             let (detector, account) = (percent_decode(detector), percent_decode(account));
             let st = shared.lock();

@@ -78,6 +78,20 @@
 //! `POST /_emulator/fault` (`{"op", "fault", "times"?, "accountId"?}`),
 //! `GET /_emulator/member/{detectorId}/{accountId}`. Control-plane requests
 //! are not recorded.
+//!
+//! Seeding routes, for harnesses that drive the binary (the benchmark):
+//!
+//! * `GET /_emulator/org-accounts` answers
+//!   `{"organizationId": "o-…"|null, "accountIds": [...]}`, the
+//!   organization's accounts in listing order (as
+//!   [`Emulator::org_account_ids`]).
+//! * `POST /_emulator/members` with
+//!   `{"detectorId", "accountIds": [...], "status"?: "Removed"}` seeds (or
+//!   overwrites) those GuardDuty members, e-mail `aws+<id>@example.com`,
+//!   creating the detector if needed (as [`Emulator::put_member`]); answers
+//!   `{"ok": true, "members": n}`.
+//! * `POST /_emulator/empty-pages` with `{"every": n}` is
+//!   [`Emulator::set_empty_pages`] (0 = off).
 
 mod control;
 mod guardduty;
@@ -210,6 +224,36 @@ pub struct Emulator {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// [`Emulator::put_member`] on already-locked state (shared with the control plane).
+pub(crate) fn put_member_locked(
+    st: &mut State,
+    detector_id: &str,
+    account_id: &str,
+    email: &str,
+    status: &str,
+) {
+    st.ensure_detector(detector_id);
+    let now = util::now_iso8601();
+    let invited_at = (status != "Created").then(|| now.clone());
+    st.members
+        .entry(detector_id.to_string())
+        .or_default()
+        .insert(
+            account_id.to_string(),
+            Member {
+                detector_id: detector_id.to_string(),
+                account_id: account_id.to_string(),
+                email: email.to_string(),
+                relationship_status: status.to_string(),
+                invited_at,
+                updated_at: now,
+                invited_message: None,
+                disable_email_notification: None,
+                invite_count: 0,
+            },
+        );
+}
+
 pub(crate) fn reset_calls_locked(st: &mut State) {
     st.calls.clear();
     st.calls_generation += 1;
@@ -280,27 +324,13 @@ impl Emulator {
 
     /// Seeds (or overwrites) a member. Creates the detector if needed.
     pub fn put_member(&self, detector_id: &str, account_id: &str, email: &str, status: &str) {
-        let mut st = self.shared.lock();
-        st.ensure_detector(detector_id);
-        let now = util::now_iso8601();
-        let invited_at = (status != "Created").then(|| now.clone());
-        st.members
-            .entry(detector_id.to_string())
-            .or_default()
-            .insert(
-                account_id.to_string(),
-                Member {
-                    detector_id: detector_id.to_string(),
-                    account_id: account_id.to_string(),
-                    email: email.to_string(),
-                    relationship_status: status.to_string(),
-                    invited_at,
-                    updated_at: now,
-                    invited_message: None,
-                    disable_email_notification: None,
-                    invite_count: 0,
-                },
-            );
+        put_member_locked(
+            &mut self.shared.lock(),
+            detector_id,
+            account_id,
+            email,
+            status,
+        );
     }
 
     /// Reads a member back.

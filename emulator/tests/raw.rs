@@ -373,3 +373,61 @@ async fn binary_serves_and_prints_endpoint() {
         assert!(status.success(), "{status:?}");
     }
 }
+
+#[tokio::test]
+async fn control_plane_seeding_routes() {
+    let emu = Emulator::start().await.unwrap();
+    let ids = emu.large_organization(45, 7);
+    let h = host(&emu);
+
+    let (status, _, body) = request(&h, "GET", "/_emulator/org-accounts", &[], "").await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["organizationId"], emulator::SAMPLE_ORG_ID);
+    let listed: Vec<String> = serde_json::from_value(v["accountIds"].clone()).unwrap();
+    assert_eq!(listed, ids);
+
+    let seed = json!({"detectorId": "det9", "accountIds": ["123456789012", "123456789013"]});
+    let (status, _, body) = request(&h, "POST", "/_emulator/members", &[], &seed.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["members"], 2);
+    let m = emu.member("det9", "123456789013").unwrap();
+    assert_eq!(m.relationship_status, "Removed");
+    assert_eq!(m.email, "aws+123456789013@example.com");
+    let seed = json!({"detectorId": "det9", "accountIds": ["123456789012"], "status": "Enabled"});
+    request(&h, "POST", "/_emulator/members", &[], &seed.to_string()).await;
+    assert_eq!(
+        emu.member("det9", "123456789012")
+            .unwrap()
+            .relationship_status,
+        "Enabled"
+    );
+    let (status, _, _) = request(
+        &h,
+        "POST",
+        "/_emulator/members",
+        &[],
+        r#"{"detectorId":"d"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let bad = r#"{"detectorId":"d","accountIds":[1]}"#;
+    let (status, _, _) = request(&h, "POST", "/_emulator/members", &[], bad).await;
+    assert_eq!(status, 400);
+
+    // Detector created by the seeding route is listed.
+    let (_, _, body) = request(&h, "GET", "/detector", &[AUTH], "").await;
+    assert!(body.contains("det9"), "{body}");
+
+    // Empty pages: the first page is empty and carries a NextToken.
+    let (status, _, _) = request(&h, "POST", "/_emulator/empty-pages", &[], r#"{"every":1}"#).await;
+    assert_eq!(status, 200);
+    let target = ("x-amz-target", "AWSOrganizationsV20161128.ListAccounts");
+    let (_, _, body) = request(&h, "POST", "/", &[AUTH, target], "{}").await;
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["Accounts"].as_array().unwrap().len(), 0, "{body}");
+    assert!(page["NextToken"].is_string(), "{body}");
+    let (status, _, _) = request(&h, "POST", "/_emulator/empty-pages", &[], "{}").await;
+    assert_eq!(status, 400);
+    emu.stop().await;
+}
