@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests/e2e"))
 
-from harness import BOOTSTRAP, ROOT, Emulator, Function, RuntimeApi, _stop  # noqa: E402
+from harness import BOOTSTRAP, ROOT, Emulator, Function, RuntimeApi, _stop, lambda_env  # noqa: E402
 
 HELLO = Path(os.environ.get("INVITER_HELLO", ROOT / "target/release/hello"))
 DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
@@ -340,19 +340,7 @@ class _Stub(BaseHTTPRequestHandler):
 
 
 def time_to_first_next(binary: Path, stub_port: int, endpoint: str) -> float:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{stub_port}",
-        "AWS_LAMBDA_FUNCTION_NAME": "_",
-        "AWS_LAMBDA_FUNCTION_VERSION": "1",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-        "AWS_SECRET_ACCESS_KEY": "secret",
-        "AWS_ENDPOINT_URL_GUARDDUTY": endpoint,
-        "AWS_ENDPOINT_URL_ORGANIZATIONS": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = lambda_env(f"127.0.0.1:{stub_port}", endpoint)
     _Stub.first_next = None
     _Stub.seen.clear()
     _Stub.release.clear()

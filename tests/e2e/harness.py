@@ -164,25 +164,31 @@ class RuntimeApi:
         _stop(self.proc)
 
 
+def lambda_env(runtime_api: str, endpoint: str) -> dict[str, str]:
+    """The environment Lambda gives a function, pointed at `runtime_api`, with
+    both AWS services at the emulator's `endpoint` and dummy credentials."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_LAMBDA_FUNCTION_NAME": "_",
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_ENDPOINT_URL_GUARDDUTY": endpoint,
+        "AWS_ENDPOINT_URL_ORGANIZATIONS": endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 class Function:
     """One `bootstrap` process, as Lambda starts it."""
 
     def __init__(self, runtime: RuntimeApi, endpoint: str, env: dict[str, str] | None = None,
                  bootstrap: Path | None = None):
         self.output = tempfile.NamedTemporaryFile(prefix="bootstrap-", suffix=".log")
-        full_env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "AWS_LAMBDA_RUNTIME_API": runtime.url,
-            "AWS_LAMBDA_FUNCTION_NAME": "_",
-            "AWS_LAMBDA_FUNCTION_VERSION": "1",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-            "AWS_SECRET_ACCESS_KEY": "secret",
-            "AWS_ENDPOINT_URL_GUARDDUTY": endpoint,
-            "AWS_ENDPOINT_URL_ORGANIZATIONS": endpoint,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        full_env = lambda_env(runtime.url, endpoint)
         full_env.update(env or {})
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
