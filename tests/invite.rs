@@ -157,14 +157,7 @@ async fn unknown_membership_is_never_invited() {
 #[tokio::test]
 async fn create_members_refusal_is_reported_with_guardduty_result() {
     let emu = sample().await;
-    let inviter = inviter(
-        &emu,
-        Settings {
-            organizations_check: OrganizationsCheck::Off,
-            ..Settings::default()
-        },
-    )
-    .await;
+    let inviter = inviter(&emu, without_organizations_check()).await;
     // The emulator refuses to make the administrator a member of itself; the
     // function runs as another account here, so only GuardDuty catches it.
     let event = json!({"accounts": [
@@ -275,14 +268,7 @@ async fn not_in_an_organization_means_everyone_is_invited() {
 async fn organizations_check_off_makes_no_organizations_call() {
     let emu = sample().await;
     emu.put_member(DETECTOR, "222222222222", "a@example.com", "Created");
-    let inviter = inviter(
-        &emu,
-        Settings {
-            organizations_check: OrganizationsCheck::Off,
-            ..Settings::default()
-        },
-    )
-    .await;
+    let inviter = inviter(&emu, without_organizations_check()).await;
     let response = invoke(&inviter, json!(["222222222222"])).await.unwrap();
     assert_eq!(response.invited_accounts, ["222222222222"]);
     assert!(emu.calls().iter().all(|c| c.service == "guardduty"));

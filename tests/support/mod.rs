@@ -48,6 +48,14 @@ pub async fn sample() -> Emulator {
     emu
 }
 
+/// `ORGANIZATIONS_CHECK=off`.
+pub fn without_organizations_check() -> Settings {
+    Settings {
+        organizations_check: guardduty_inviter::config::OrganizationsCheck::Off,
+        ..Settings::default()
+    }
+}
+
 pub async fn inviter(emu: &Emulator, settings: Settings) -> Inviter<AwsClients> {
     Inviter::new(clients(&emu.endpoint()).await, settings)
 }
