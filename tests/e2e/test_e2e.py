@@ -190,3 +190,43 @@ def test_logs_are_json_with_one_summary_and_never_an_email():
     assert len(summaries) == 4
     assert {"invited", "skipped", "unprocessed"} <= set(summaries[0]["fields"])
     assert any(l.get("level") == "TRACE" or l.get("level") == "DEBUG" for l in lines), "TRACE was honoured"
+
+
+def test_concurrent_function_processes_on_overlapping_accounts():
+    """Three bootstrap processes (each under its own Runtime API) invite
+    overlapping sets of new accounts at once through one emulator: each
+    reports each of its accounts exactly once, and the CreateMembers
+    "already a member" race ends in an invitation, not a failure."""
+    import threading
+
+    from harness import Emulator, Function, RuntimeApi
+
+    emulator = Emulator("--sample-org", "--latency-ms", "20")
+    runtimes, functions = [], []
+    try:
+        for _ in range(3):
+            runtime = RuntimeApi()
+            runtimes.append(runtime)
+            functions.append(Function(runtime, emulator.endpoint))
+        accounts = [f"{700_000_000_000 + n:012d}" for n in range(120)]
+        slices = [accounts[k * 20:k * 20 + 80] for k in range(3)]
+        results = [None] * 3
+
+        def run(k):
+            event = {"accounts": [{"accountId": a, "email": f"{a}@example.com"} for a in slices[k]]}
+            results[k] = runtimes[k].invoke(event)
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        for k, (status, body, _) in enumerate(results):
+            assert status == 200, body
+            exactly_once(slices[k], body)
+            assert body["invitedAccounts"] == slices[k], body["unprocessedAccounts"]
+        for a in accounts:
+            assert emulator.member(DETECTOR, a)["relationshipStatus"] == "Invited"
+    finally:
+        for part in functions + runtimes + [emulator]:
+            part.stop()
