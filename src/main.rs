@@ -5,7 +5,9 @@ use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::handler::Inviter;
 use guardduty_inviter::{logging, runtime};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::tower::util::MapRequestLayer;
+use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
 use serde_json::value::RawValue;
 
 // One invocation at a time per process, so one thread: a faster cold start
@@ -28,8 +30,14 @@ async fn main() -> Result<(), Error> {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let inviter = Inviter::new(AwsClients::new(&config), settings);
     let inviter = &inviter;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move { inviter.handle(event).await },
-    ))
-    .await
+    let handler =
+        service_fn(
+            move |event: LambdaEvent<Box<RawValue>>| async move { inviter.handle(event).await },
+        );
+    // As `lambda_runtime::run`, plus a check that the event is JSON at all.
+    Runtime::new(handler)
+        .layer(TracingLayer::new())
+        .layer(MapRequestLayer::new(runtime::only_json))
+        .run()
+        .await
 }

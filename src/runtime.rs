@@ -1,10 +1,27 @@
 //! The Runtime API pieces `lambda_runtime` leaves to the function: reporting
-//! an init failure through `/runtime/init/error`.
+//! an init failure through `/runtime/init/error`, and turning an event that is
+//! not JSON at all into an `InvalidEvent` rather than the runtime's own
+//! deserialization error.
 
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{Client, build_request};
 
 use crate::error::ConfigurationError;
+use lambda_runtime::LambdaInvocation;
+use serde::de::IgnoredAny;
+
+/// Lambda only delivers JSON, but other Runtime APIs (`cargo lambda`) pass
+/// any bytes through. Those are replaced by a JSON string, which the handler
+/// refuses as `InvalidEvent` like any other wrong shape. Checking with
+/// `IgnoredAny` has no nesting limit and allocates nothing.
+pub fn only_json(mut invocation: LambdaInvocation) -> LambdaInvocation {
+    if serde_json::from_slice::<IgnoredAny>(&invocation.body).is_err() {
+        invocation.body = serde_json::to_vec("the event is not JSON")
+            .unwrap_or_default()
+            .into();
+    }
+    invocation
+}
 
 /// Tells Lambda that init failed, with the stable `ConfigurationError` type,
 /// so the caller sees what to fix instead of a bare exit status.

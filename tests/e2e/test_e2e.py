@@ -230,3 +230,11 @@ def test_concurrent_function_processes_on_overlapping_accounts():
     finally:
         for part in functions + runtimes + [emulator]:
             part.stop()
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"{", b"\xff\xfe", b""])
+def test_bytes_that_are_not_json_are_invalid_event(stack, raw):
+    # Lambda itself only delivers JSON; cargo lambda passes anything through.
+    status, body, _ = stack.invoke(raw)
+    assert body["errorType"] == "InvalidEvent", body
+    assert stack.emulator.calls() == []
