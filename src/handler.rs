@@ -29,6 +29,24 @@ pub struct Response {
     pub dry_run: bool,
 }
 
+impl Response {
+    /// Every account the response reports, list by list: invited, would
+    /// invite, skipped, unprocessed. Each account named in the event appears
+    /// exactly once.
+    pub fn accounts(&self) -> impl Iterator<Item = &str> {
+        self.invited_accounts
+            .iter()
+            .chain(self.would_invite_accounts.iter().flatten())
+            .map(String::as_str)
+            .chain(self.skipped_accounts.iter().map(|s| s.account_id.as_str()))
+            .chain(
+                self.unprocessed_accounts
+                    .iter()
+                    .map(|u| u.account_id.as_str()),
+            )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Skipped {

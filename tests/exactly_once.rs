@@ -160,27 +160,7 @@ fn outside_id(n: usize) -> String {
 
 /// Every distinct account in exactly one list, in first-seen order.
 fn assert_exactly_once(named: &[String], response: &Response) {
-    let mut listed: Vec<&str> = Vec::new();
-    listed.extend(response.invited_accounts.iter().map(String::as_str));
-    listed.extend(
-        response
-            .would_invite_accounts
-            .iter()
-            .flatten()
-            .map(String::as_str),
-    );
-    listed.extend(
-        response
-            .skipped_accounts
-            .iter()
-            .map(|s| s.account_id.as_str()),
-    );
-    listed.extend(
-        response
-            .unprocessed_accounts
-            .iter()
-            .map(|u| u.account_id.as_str()),
-    );
+    let listed: Vec<&str> = response.accounts().collect();
     let mut distinct = Vec::new();
     let mut seen = HashSet::new();
     for id in named {

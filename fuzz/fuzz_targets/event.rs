@@ -265,22 +265,7 @@ fuzz_target!(|data: &[u8]| {
 
 /// Every distinct account named in exactly one list; nothing else listed.
 fn check_response(named: &[&str], dry_run: bool, response: &Response) {
-    let mut listed: Vec<&str> = Vec::new();
-    listed.extend(response.invited_accounts.iter().map(String::as_str));
-    listed.extend(
-        response
-            .would_invite_accounts
-            .iter()
-            .flatten()
-            .map(String::as_str),
-    );
-    listed.extend(response.skipped_accounts.iter().map(|s| s.account_id.as_str()));
-    listed.extend(
-        response
-            .unprocessed_accounts
-            .iter()
-            .map(|u| u.account_id.as_str()),
-    );
+    let mut listed: Vec<&str> = response.accounts().collect();
     let mut distinct: Vec<&str> = named.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
