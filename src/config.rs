@@ -62,7 +62,7 @@ impl Settings {
         };
         let mut s = Settings::default();
         if let Some(id) = get("GUARDDUTY_DETECTOR_ID") {
-            if let Err(problem) = crate::event::check_detector_id(&id) {
+            if let Err(problem) = crate::validate::check_detector_id(&id) {
                 return Err(ConfigurationError {
                     variable: "GUARDDUTY_DETECTOR_ID",
                     problem,

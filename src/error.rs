@@ -3,6 +3,8 @@
 
 use lambda_runtime::Diagnostic;
 
+use crate::plan::Fatal;
+
 /// A problem that makes the whole event impossible. Nothing has been created
 /// or invited when one of these is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +24,19 @@ impl InvocationError {
             Self::InvalidEvent(_) => "InvalidEvent",
             Self::DetectorNotFound(_) => "DetectorNotFound",
             Self::OrganizationsAccessDenied(_) => "OrganizationsAccessDenied",
+        }
+    }
+}
+
+impl From<Fatal> for InvocationError {
+    fn from(fatal: Fatal) -> Self {
+        match fatal {
+            Fatal::OrganizationsAccessDenied(message) => Self::OrganizationsAccessDenied(format!(
+                "AWS Organizations denied the membership lookup ({message}); grant organizations:DescribeAccount and organizations:ListAccounts to the function's role, or set ORGANIZATIONS_CHECK=off. Nothing was invited."
+            )),
+            Fatal::DetectorNotFound => Self::DetectorNotFound(
+                "GuardDuty has no detector in this region: enable GuardDuty, or name the detector with detectorId in the event or GUARDDUTY_DETECTOR_ID. Nothing was invited.".into(),
+            ),
         }
     }
 }

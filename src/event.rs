@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-/// Longest detector ID GuardDuty takes.
-const MAX_DETECTOR_ID: usize = 300;
+use crate::validate::check_detector_id;
 
 /// What an event asks for, with duplicates merged in first-seen order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -170,25 +169,6 @@ fn parse_request(fields: &Map<String, Value>, max_accounts: usize) -> Result<Req
     )?;
     request.dry_run = bool_field(fields, "dryRun", "DryRun")?.unwrap_or(false);
     collector.finish(request)
-}
-
-/// A detector ID GuardDuty could take: 1 to 300 ASCII letters, digits, `-`
-/// or `_` (GuardDuty's own are 32 hex digits). Anything else would only come
-/// back as a failed batch for every account.
-pub fn check_detector_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > MAX_DETECTOR_ID {
-        return Err(format!(
-            "must be 1 to {MAX_DETECTOR_ID} characters long, not {}",
-            id.len()
-        ));
-    }
-    if !id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err("must hold only ASCII letters, digits, '-' and '_'".into());
-    }
-    Ok(())
 }
 
 /// The value of a field under either of its spellings. `null` counts as

@@ -1,12 +1,14 @@
 //! An AWS Lambda function that invites AWS accounts into GuardDuty, leaving
-//! out the accounts AWS Organizations already manages. The contract is
-//! SPEC.md; the README explains it to users.
+//! out the accounts AWS Organizations already manages. The README holds the
+//! contract.
 //!
-//! Layout: [`event`] parses every accepted event shape; [`plan`] decides, per
-//! account and per call, with no I/O; [`engine`] runs a plan against the
-//! [`engine::Aws`] seam within the deadline; [`aws`], [`guardduty`] and
-//! [`organizations`] are the SDK side of that seam; [`handler`] ties them to
-//! Lambda and keeps the warm process's [`cache`].
+//! Layout: [`event`] parses every accepted event shape and [`validate`]
+//! checks what it names; [`plan`] decides, per account and per call, with no
+//! I/O; [`engine`] runs a plan against the [`engine::Aws`] seam within the
+//! deadline; [`aws`] is the SDK side of that seam; [`response`] is the output
+//! contract; [`handler`] ties them to Lambda and keeps the warm process's
+//! [`cache`]; [`runtime`] holds the Runtime API details `lambda_runtime`
+//! leaves to the function.
 
 pub mod aws;
 pub mod cache;
@@ -14,9 +16,9 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod event;
-pub mod guardduty;
 pub mod handler;
 pub mod logging;
-pub mod organizations;
 pub mod plan;
+pub mod response;
 pub mod runtime;
+pub mod validate;

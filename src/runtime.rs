@@ -1,12 +1,16 @@
 //! The Runtime API pieces `lambda_runtime` leaves to the function: reporting
-//! an init failure through `/runtime/init/error`, and turning an event that is
+//! an init failure through `/runtime/init/error`, turning an event that is
 //! not JSON at all into an `InvalidEvent` rather than the runtime's own
-//! deserialization error.
+//! deserialization error, and reading the invocation's context the way
+//! emulators send it too.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{Client, build_request};
 
 use crate::error::ConfigurationError;
+use crate::validate::check_account_id;
 use lambda_runtime::LambdaInvocation;
 use serde::de::IgnoredAny;
 
@@ -45,4 +49,69 @@ pub async fn report_init_error(error: &ConfigurationError) -> Result<(), lambda_
         return Err(format!("the Runtime API answered {}", response.status()).into());
     }
     Ok(())
+}
+
+/// The account in a Lambda function ARN
+/// (`arn:aws:lambda:<region>:<account>:function:<name>`).
+pub fn account_of_function(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    check_account_id(account).ok()?;
+    Some(account)
+}
+
+/// Time until Lambda's deadline, given in milliseconds since the Unix epoch;
+/// `None` when there is none. Some Runtime API emulators (`cargo lambda`)
+/// send the time left instead of a point in time: a value too small to be a
+/// date after 2001 is read that way, since no real deadline is in the past.
+pub fn time_left(deadline_ms: u64) -> Option<Duration> {
+    const EPOCH_MS_2001: u64 = 1_000_000_000_000;
+    if deadline_ms == 0 {
+        return None;
+    }
+    if deadline_ms < EPOCH_MS_2001 {
+        return Some(Duration::from_millis(deadline_ms));
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Some(Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_account_comes_from_the_function_arn() {
+        assert_eq!(
+            account_of_function("arn:aws:lambda:us-east-1:123456789012:function:inviter"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_of_function("arn:aws:lambda:us-east-1:123456789012:function:inviter:live"),
+            Some("123456789012")
+        );
+        assert_eq!(account_of_function(""), None);
+        assert_eq!(
+            account_of_function("arn:aws:lambda:us-east-1:abc:function:x"),
+            None
+        );
+    }
+
+    #[test]
+    fn deadlines_are_points_in_time_or_relative_from_emulators() {
+        assert_eq!(time_left(0), None);
+        assert_eq!(time_left(600_000), Some(Duration::from_secs(600)));
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = time_left(now_ms + 30_000).unwrap();
+        assert!(
+            left <= Duration::from_secs(30) && left > Duration::from_secs(25),
+            "{left:?}"
+        );
+        assert_eq!(time_left(now_ms - 5_000), Some(Duration::ZERO));
+        assert_eq!(account_of_function("function-arn"), None);
+    }
 }

@@ -13,8 +13,11 @@ use std::time::Duration;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::engine::Aws;
 use guardduty_inviter::error::InvocationError;
-use guardduty_inviter::handler::{Inviter, Response};
-use guardduty_inviter::plan::{AccountsPage, Call, Membership, OrgError, Reply};
+use guardduty_inviter::handler::Inviter;
+use guardduty_inviter::plan::{
+    AccountsPage, Call, CallError, MemberRecord, Membership, OrgError, Rejected, Reply,
+};
+use guardduty_inviter::response::Response;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -98,26 +101,43 @@ impl Aws for FakeAws {
                     }
                 }),
                 Call::ListDetectors => Reply::Detectors(if error {
-                    Err("InternalServerErrorException: boom".into())
+                    Err(CallError::new("InternalServerErrorException: boom", true))
                 } else {
                     Ok(detector)
                 }),
                 Call::GetMembers { account_ids, .. } => Reply::Members(if error {
-                    Err("InternalServerErrorException: boom".into())
+                    Err(CallError::new("InternalServerErrorException: boom", true))
                 } else {
-                    Ok(account_ids.into_iter().step_by(2).collect())
+                    Ok(account_ids
+                        .into_iter()
+                        .step_by(2)
+                        .map(|account_id| MemberRecord {
+                            account_id,
+                            status: "Removed".into(),
+                            email: None,
+                            invited_at: None,
+                        })
+                        .collect())
                 }),
                 Call::CreateMembers { accounts, .. } => Reply::Created(match fault {
-                    Fault::Error => Err("InternalServerErrorException: boom".into()),
-                    Fault::Partial => Ok(vec![(
-                        accounts[0].0.clone(),
-                        "The email address is invalid.".into(),
-                    )]),
+                    Fault::Error => Err(CallError::new("InternalServerErrorException: boom", true)),
+                    Fault::Partial => Ok(vec![Rejected {
+                        account_id: accounts[0].0.clone(),
+                        result: "The email address is invalid.".into(),
+                        already_member: false,
+                    }]),
                     _ => Ok(vec![]),
                 }),
                 Call::InviteMembers { account_ids, .. } => Reply::Invited(match fault {
-                    Fault::Error => Err("TooManyRequestsException: rate exceeded".into()),
-                    Fault::Partial => Ok(vec![(account_ids[0].clone(), "refused".into())]),
+                    Fault::Error => Err(CallError::new(
+                        "TooManyRequestsException: rate exceeded",
+                        true,
+                    )),
+                    Fault::Partial => Ok(vec![Rejected {
+                        account_id: account_ids[0].clone(),
+                        result: "refused".into(),
+                        already_member: false,
+                    }]),
                     _ => Ok(vec![]),
                 }),
             }

@@ -23,8 +23,11 @@ use std::time::Duration;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::engine::Aws;
 use guardduty_inviter::event;
-use guardduty_inviter::handler::{Inviter, Response};
-use guardduty_inviter::plan::{AccountsPage, BATCH, Call, Membership, OrgError, Reply};
+use guardduty_inviter::handler::Inviter;
+use guardduty_inviter::plan::{
+    AccountsPage, BATCH, Call, MemberRecord, Membership, OrgError, Rejected, Reply,
+};
+use guardduty_inviter::response::Response;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -74,7 +77,10 @@ impl Aws for FakeAws {
         let reply = match call {
             Call::DescribeAccount { account_id } => {
                 assert!(valid_id(&account_id), "DescribeAccount of {account_id:?}");
-                assert_ne!(account_id, OWN_ACCOUNT, "DescribeAccount of the own account");
+                assert_ne!(
+                    account_id, OWN_ACCOUNT,
+                    "DescribeAccount of the own account"
+                );
                 Reply::Account(if account_id == "000000000000" {
                     Err(OrgError::AccessDenied("AccessDeniedException: fuzz".into()))
                 } else if account_id.starts_with('9') {
@@ -108,6 +114,12 @@ impl Aws for FakeAws {
                 Reply::Members(Ok(account_ids
                     .into_iter()
                     .filter(|id| id.ends_with(['0', '2', '4', '6', '8']))
+                    .map(|account_id| MemberRecord {
+                        account_id,
+                        status: "Removed".into(),
+                        email: None,
+                        invited_at: None,
+                    })
                     .collect()))
             }
             Call::CreateMembers { accounts, .. } => {
@@ -124,7 +136,11 @@ impl Aws for FakeAws {
                 Reply::Created(Ok(ids
                     .into_iter()
                     .filter(|id| id.ends_with('7'))
-                    .map(|id| (id, "The email address is invalid.".into()))
+                    .map(|account_id| Rejected {
+                        account_id,
+                        result: "The email address is invalid.".into(),
+                        already_member: false,
+                    })
                     .collect()))
             }
             Call::InviteMembers { account_ids, .. } => {
@@ -133,11 +149,18 @@ impl Aws for FakeAws {
                 for id in &account_ids {
                     assert!(!is_member(id), "InviteMembers for organization member {id}");
                 }
-                self.invited.lock().unwrap().extend(account_ids.iter().cloned());
+                self.invited
+                    .lock()
+                    .unwrap()
+                    .extend(account_ids.iter().cloned());
                 Reply::Invited(Ok(account_ids
                     .into_iter()
                     .filter(|id| id.ends_with('8'))
-                    .map(|id| (id, "refused".into()))
+                    .map(|account_id| Rejected {
+                        account_id,
+                        result: "refused".into(),
+                        already_member: false,
+                    })
                     .collect()))
             }
         };
@@ -152,7 +175,11 @@ fn check_batch(operation: &str, ids: &[String]) {
         ids.len()
     );
     let distinct: HashSet<&String> = ids.iter().collect();
-    assert_eq!(distinct.len(), ids.len(), "{operation} names an account twice");
+    assert_eq!(
+        distinct.len(),
+        ids.len(),
+        "{operation} names an account twice"
+    );
     for id in ids {
         assert!(valid_id(id), "{operation} with account {id:?}");
         assert_ne!(id, OWN_ACCOUNT, "{operation} with the own account");
@@ -187,7 +214,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         // Lambda only delivers JSON, which is UTF-8: the byte-level parse
         // above is the whole property here.
-        assert!(raw.is_err() && value.is_none(), "non-UTF-8 bytes parsed as JSON");
+        assert!(
+            raw.is_err() && value.is_none(),
+            "non-UTF-8 bytes parsed as JSON"
+        );
         return;
     };
     // The runtime's RawValue takes some text serde_json's Value refuses (a lone
@@ -226,12 +256,18 @@ fuzz_target!(|data: &[u8]| {
                 check_response(&named, request.dry_run, &response);
                 let sent = inviter.aws().invited.lock().unwrap();
                 for id in &response.invited_accounts {
-                    assert!(sent.contains(id), "{id} reported invited, never sent to InviteMembers");
+                    assert!(
+                        sent.contains(id),
+                        "{id} reported invited, never sent to InviteMembers"
+                    );
                 }
                 drop(sent);
                 if request.dry_run {
                     assert_eq!(
-                        (inviter.aws().creates.load(Ordering::SeqCst), inviter.aws().invites.load(Ordering::SeqCst)),
+                        (
+                            inviter.aws().creates.load(Ordering::SeqCst),
+                            inviter.aws().invites.load(Ordering::SeqCst)
+                        ),
                         (creates, invites),
                         "a dry run created or invited"
                     );
@@ -254,7 +290,10 @@ fuzz_target!(|data: &[u8]| {
                     "InvalidEvent exactly when the event does not parse: {error}"
                 );
                 assert_eq!(
-                    (inviter.aws().creates.load(Ordering::SeqCst), inviter.aws().invites.load(Ordering::SeqCst)),
+                    (
+                        inviter.aws().creates.load(Ordering::SeqCst),
+                        inviter.aws().invites.load(Ordering::SeqCst)
+                    ),
                     (creates, invites),
                     "changed something, then failed with {error_type}"
                 );

@@ -11,7 +11,8 @@ use emulator::Emulator;
 use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::error::InvocationError;
-use guardduty_inviter::handler::{Inviter, Response};
+use guardduty_inviter::handler::Inviter;
+use guardduty_inviter::response::Response;
 use serde_json::Value;
 
 pub const DETECTOR: &str = emulator::SAMPLE_DETECTOR_ID;

@@ -1,13 +1,14 @@
-//! The real [`Aws`] seam: the SDK clients, built once at init.
+//! The real [`Aws`] seam: the SDK clients, built once at init, and the calls
+//! that reduce each SDK answer to what the plan needs.
 
-use std::error::Error;
+pub mod error;
+pub mod guardduty;
+pub mod organizations;
 
 use aws_config::SdkConfig;
-use aws_sdk_guardduty::error::{ProvideErrorMetadata, SdkError};
 
 use crate::engine::Aws;
 use crate::plan::{Call, Reply};
-use crate::{guardduty, organizations};
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -67,39 +68,4 @@ impl Aws for AwsClients {
             ),
         }
     }
-}
-
-/// A short, caller-safe description of a failed call: the service's error
-/// code and message when it answered, otherwise what went wrong on the way
-/// and its root cause (no request dumps, no internal types).
-pub fn error_text<E, R>(error: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    let what = match error {
-        SdkError::ServiceError(e) => {
-            let e = e.err();
-            return match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_owned(),
-                _ => format!("unrecognized error from AWS: {}", root_cause(error)),
-            };
-        }
-        SdkError::TimeoutError(_) => "the call timed out",
-        SdkError::DispatchFailure(_) => "could not reach AWS",
-        SdkError::ResponseError(_) => "unreadable response from AWS",
-        SdkError::ConstructionFailure(_) => "the request could not be built",
-        _ => "the call failed",
-    };
-    format!("{what}: {}", root_cause(error))
-}
-
-/// The innermost error's own message.
-fn root_cause(error: &(dyn Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }

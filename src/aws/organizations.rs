@@ -5,7 +5,11 @@ use aws_sdk_organizations::error::SdkError;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
 
-use crate::plan::{AccountsPage, LIST_PAGE, Membership, OrgError, org_id_from_arn};
+use super::error::error_text;
+use crate::plan::{AccountsPage, Membership, OrgError};
+
+/// Organizations' largest `ListAccounts` page.
+pub const LIST_PAGE: i32 = 20;
 
 /// `AccountNotFoundException` means the account is not in the organization.
 pub async fn describe_account(client: &Client, account_id: &str) -> Result<Membership, OrgError> {
@@ -29,7 +33,7 @@ pub async fn describe_account(client: &Client, account_id: &str) -> Result<Membe
             Some(DescribeAccountError::AccessDeniedException(e)) => Err(OrgError::AccessDenied(
                 e.message().unwrap_or("access denied").to_owned(),
             )),
-            _ => Err(OrgError::Other(crate::aws::error_text(&error))),
+            _ => Err(OrgError::Other(error_text(&error))),
         },
     }
 }
@@ -64,6 +68,32 @@ fn list_error<R: std::fmt::Debug + 'static>(error: &SdkError<ListAccountsError, 
         Some(ListAccountsError::AccessDeniedException(e)) => {
             OrgError::AccessDenied(e.message().unwrap_or("access denied").to_owned())
         }
-        _ => OrgError::Other(crate::aws::error_text(error)),
+        _ => OrgError::Other(error_text(error)),
+    }
+}
+
+/// The organization ID from an Organizations account ARN,
+/// `arn:aws:organizations::<management>:account/<org-id>/<account-id>`.
+pub fn org_id_from_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.rsplit(':').next()?.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("account"), Some(org), Some(_)) if org.starts_with("o-") => Some(org.to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_id_is_read_from_account_arns() {
+        assert_eq!(
+            org_id_from_arn(
+                "arn:aws:organizations::999999999999:account/o-exampleorgid/222222222222"
+            ),
+            Some("o-exampleorgid".into())
+        );
+        assert_eq!(org_id_from_arn("nonsense"), None);
     }
 }

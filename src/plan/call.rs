@@ -1,0 +1,154 @@
+//! The vocabulary the plan shares with the AWS side of the seam: the calls it
+//! asks for and the answers it gets back, already reduced to what the plan
+//! decides on. Every answer is typed, so no decision depends on matching an
+//! error message in the plan.
+
+use std::fmt;
+
+/// Names a call in flight, so that its answer finds its way back.
+pub type CallId = u64;
+
+/// A problem that fails the whole invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fatal {
+    OrganizationsAccessDenied(String),
+    DetectorNotFound,
+}
+
+/// An AWS call the plan wants made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    DescribeAccount {
+        account_id: String,
+    },
+    ListAccounts {
+        next_token: Option<String>,
+    },
+    ListDetectors,
+    GetMembers {
+        detector_id: String,
+        account_ids: Vec<String>,
+    },
+    CreateMembers {
+        detector_id: String,
+        /// (account ID, e-mail)
+        accounts: Vec<(String, String)>,
+    },
+    InviteMembers {
+        detector_id: String,
+        account_ids: Vec<String>,
+        message: Option<String>,
+        disable_email_notification: bool,
+    },
+}
+
+impl Call {
+    pub fn service(&self) -> Service {
+        match self {
+            Call::DescribeAccount { .. } | Call::ListAccounts { .. } => Service::Organizations,
+            _ => Service::GuardDuty,
+        }
+    }
+
+    /// The operation name, as AWS spells it.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Call::DescribeAccount { .. } => "DescribeAccount",
+            Call::ListAccounts { .. } => "ListAccounts",
+            Call::ListDetectors => "ListDetectors",
+            Call::GetMembers { .. } => "GetMembers",
+            Call::CreateMembers { .. } => "CreateMembers",
+            Call::InviteMembers { .. } => "InviteMembers",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Organizations,
+    GuardDuty,
+}
+
+/// The answer to a [`Call`], reduced to what the plan needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Account(Result<Membership, OrgError>),
+    AccountsPage(Result<AccountsPage, OrgError>),
+    Detectors(Result<Option<String>, CallError>),
+    /// The member records GuardDuty has among the accounts asked.
+    Members(Result<Vec<MemberRecord>, CallError>),
+    /// The accounts GuardDuty left unprocessed, and why.
+    Created(Result<Vec<Rejected>, CallError>),
+    Invited(Result<Vec<Rejected>, CallError>),
+}
+
+/// What Organizations said of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    Member { org_id: Option<String> },
+    NotMember,
+}
+
+/// An Organizations failure, sorted by what it means for the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgError {
+    /// `AWSOrganizationsNotInUseException`: no account is organization-managed.
+    NotInUse,
+    AccessDenied(String),
+    Other(String),
+}
+
+/// One page of `ListAccounts`: (account ID, organization ID) pairs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccountsPage {
+    pub accounts: Vec<(String, Option<String>)>,
+    pub next_token: Option<String>,
+}
+
+/// A GuardDuty call that failed as a whole, after the SDK's retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    /// Caller-safe: the AWS error code and message, or the transport
+    /// failure's root cause.
+    pub message: String,
+    /// Throttling, a 5xx, a time-out or a transport error: the same call may
+    /// well succeed later.
+    pub retryable: bool,
+}
+
+impl CallError {
+    pub fn new(message: impl Into<String>, retryable: bool) -> Self {
+        CallError {
+            message: message.into(),
+            retryable,
+        }
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// One of GuardDuty's member records, as `GetMembers` returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub account_id: String,
+    /// GuardDuty's `relationshipStatus`, as it spells it.
+    pub status: String,
+    pub email: Option<String>,
+    /// When the account was last invited (GuardDuty's `invitedAt`).
+    pub invited_at: Option<String>,
+}
+
+/// One account GuardDuty left unprocessed in a call's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub account_id: String,
+    /// GuardDuty's own `result`, passed on to the caller.
+    pub result: String,
+    /// `CreateMembers` only: the account is a member already (a race with
+    /// another caller). Not a failure: the account is invited as it is.
+    pub already_member: bool,
+}
