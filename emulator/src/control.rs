@@ -6,8 +6,8 @@ use std::time::Duration;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::Fault;
-use crate::server::Reply;
+use crate::model::Fault;
+use crate::reply::Reply;
 use crate::state::{Shared, push_fault};
 use crate::util::percent_decode;
 
@@ -69,7 +69,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             Reply::json(200, CT, &json!({ "counts": counts, "maxInFlight": max }))
         }
         (&Method::POST, ["reset-calls"]) => {
-            crate::reset_calls_locked(&mut shared.lock());
+            shared.lock().reset_calls();
             ok()
         }
         (&Method::POST, ["clear-faults"]) => {
@@ -146,7 +146,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             let mut st = shared.lock();
             for id in &ids {
                 let email = format!("aws+{id}@example.com");
-                crate::put_member_locked(&mut st, detector, id, &email, status);
+                st.put_member(detector, id, &email, status);
             }
             Reply::json(200, CT, &json!({ "ok": true, "members": ids.len() }))
         }

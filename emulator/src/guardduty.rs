@@ -3,11 +3,10 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::Fault;
-use crate::Member;
-use crate::server::Reply;
+use crate::model::{Fault, Member};
+use crate::reply::Reply;
 use crate::state::State;
-use crate::util::{now_iso8601, parse_query};
+use crate::util::{now_iso8601, parse_query, percent_decode};
 
 const CT: &str = "application/json";
 
@@ -29,7 +28,7 @@ pub(crate) struct GdRoute {
 
 pub(crate) fn route(method: &Method, path: &str) -> Option<GdRoute> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let detector = segs.get(1).map(|s| crate::util::percent_decode(s));
+    let detector = segs.get(1).map(|s| percent_decode(s));
     let op = match (method, segs.as_slice()) {
         (&Method::GET, ["detector"]) => "ListDetectors",
         (&Method::POST, ["detector", _, "member", "get"]) => "GetMembers",

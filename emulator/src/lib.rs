@@ -95,21 +95,23 @@
 
 mod control;
 mod guardduty;
+mod model;
 mod organizations;
+mod reply;
+mod sample;
 mod server;
 mod state;
 mod util;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use state::{Organization, Shared, State};
+pub use model::{Call, Fault, Member};
+use state::{Organization, Shared};
 
 /// Result text GuardDuty uses for accounts that are not members.
 pub const RESULT_NOT_A_MEMBER: &str = guardduty::NOT_A_MEMBER;
@@ -119,100 +121,11 @@ pub const RESULT_ALREADY_A_MEMBER: &str = guardduty::ALREADY_A_MEMBER;
 pub const ORGANIZATIONS_THROTTLE_MESSAGE: &str = organizations::THROTTLE_MESSAGE;
 
 /// Detector ID used by [`Emulator::sample_organization`].
-pub const SAMPLE_DETECTOR_ID: &str = "12abc34d567e8fa901bc2d34e56789f0";
+pub const SAMPLE_DETECTOR_ID: &str = sample::SAMPLE_DETECTOR_ID;
 /// Organization ID used by [`Emulator::sample_organization`].
-pub const SAMPLE_ORG_ID: &str = "o-exampleorgid";
+pub const SAMPLE_ORG_ID: &str = sample::SAMPLE_ORG_ID;
 /// Management account used by [`Emulator::sample_organization`].
-pub const SAMPLE_MANAGEMENT_ACCOUNT_ID: &str = "999999999999";
-
-/// A GuardDuty member as stored by the emulator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Member {
-    pub detector_id: String,
-    pub account_id: String,
-    pub email: String,
-    /// `Created`, `Invited`, `Enabled`, `Disabled`, `Removed`, `Resigned`, ...
-    pub relationship_status: String,
-    /// ISO-8601 time of the last invitation.
-    pub invited_at: Option<String>,
-    pub updated_at: String,
-    /// `message` of the last InviteMembers that invited this member.
-    pub invited_message: Option<String>,
-    /// `disableEmailNotification` of the last InviteMembers that invited this member.
-    pub disable_email_notification: Option<bool>,
-    /// How many successful InviteMembers named this member.
-    pub invite_count: usize,
-}
-
-/// A fault to inject in place of (or on top of) an operation's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Fault {
-    /// GuardDuty: 429 `TooManyRequestsException`; Organizations: 400
-    /// `TooManyRequestsException` ([`ORGANIZATIONS_THROTTLE_MESSAGE`]).
-    Throttle,
-    /// GuardDuty: 500 `InternalServerErrorException`; Organizations: 500 `ServiceException`.
-    ServerError,
-    /// GuardDuty: 403 `AccessDeniedException`; Organizations: 400 `AccessDeniedException`.
-    AccessDenied,
-    /// 200 with a body that is not JSON (the operation ran).
-    InvalidJson,
-    /// Status line + headers with a too-large `Content-Length`, half the body,
-    /// then the connection is closed (the operation ran).
-    ResetMidResponse,
-    /// Never answer; the socket stays open until the emulator stops.
-    Hang,
-}
-
-impl Fault {
-    /// The variant's name, as used by the control plane.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fault::Throttle => "Throttle",
-            Fault::ServerError => "ServerError",
-            Fault::AccessDenied => "AccessDenied",
-            Fault::InvalidJson => "InvalidJson",
-            Fault::ResetMidResponse => "ResetMidResponse",
-            Fault::Hang => "Hang",
-        }
-    }
-
-    /// Parses a variant name (as returned by [`Fault::name`]).
-    pub fn from_name(s: &str) -> Option<Fault> {
-        Some(match s {
-            "Throttle" => Fault::Throttle,
-            "ServerError" => Fault::ServerError,
-            "AccessDenied" => Fault::AccessDenied,
-            "InvalidJson" => Fault::InvalidJson,
-            "ResetMidResponse" => Fault::ResetMidResponse,
-            "Hang" => Fault::Hang,
-            _ => return None,
-        })
-    }
-}
-
-/// One recorded request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    /// Operation as the SDK spells it (`"InviteMembers"`, `"ListAccounts"`, ...),
-    /// or `"Unknown"`.
-    pub op: String,
-    /// `"guardduty"`, `"organizations"` or `"unknown"`.
-    pub service: String,
-    /// Account IDs named in the request (in request order).
-    pub accounts: Vec<String>,
-    /// Fault applied to this call, if any.
-    pub fault: Option<Fault>,
-    /// Arrival time.
-    pub start: Instant,
-    /// When the response was handed over (or the request was abandoned);
-    /// `None` while in flight.
-    pub end: Option<Instant>,
-    /// Whether the request had a SigV4 `Authorization` header.
-    pub authorized: bool,
-    /// HTTP status answered (`None` while in flight / for hung calls).
-    pub status: Option<u16>,
-}
+pub const SAMPLE_MANAGEMENT_ACCOUNT_ID: &str = sample::SAMPLE_MANAGEMENT_ACCOUNT_ID;
 
 /// A running emulator. Dropping it (or [`Emulator::stop`]) stops the server
 /// and closes every connection.
@@ -222,44 +135,6 @@ pub struct Emulator {
     addr: SocketAddr,
     task: Option<JoinHandle<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-/// [`Emulator::put_member`] on already-locked state (shared with the control plane).
-pub(crate) fn put_member_locked(
-    st: &mut State,
-    detector_id: &str,
-    account_id: &str,
-    email: &str,
-    status: &str,
-) {
-    st.ensure_detector(detector_id);
-    let now = util::now_iso8601();
-    let invited_at = (status != "Created").then(|| now.clone());
-    st.members
-        .entry(detector_id.to_string())
-        .or_default()
-        .insert(
-            account_id.to_string(),
-            Member {
-                detector_id: detector_id.to_string(),
-                account_id: account_id.to_string(),
-                email: email.to_string(),
-                relationship_status: status.to_string(),
-                invited_at,
-                updated_at: now,
-                invited_message: None,
-                disable_email_notification: None,
-                invite_count: 0,
-            },
-        );
-}
-
-pub(crate) fn reset_calls_locked(st: &mut State) {
-    st.calls.clear();
-    st.calls_generation += 1;
-    for f in st.flight.values_mut() {
-        f.max = f.current;
-    }
 }
 
 impl Emulator {
@@ -324,13 +199,9 @@ impl Emulator {
 
     /// Seeds (or overwrites) a member. Creates the detector if needed.
     pub fn put_member(&self, detector_id: &str, account_id: &str, email: &str, status: &str) {
-        put_member_locked(
-            &mut self.shared.lock(),
-            detector_id,
-            account_id,
-            email,
-            status,
-        );
+        self.shared
+            .lock()
+            .put_member(detector_id, account_id, email, status);
     }
 
     /// Reads a member back.
@@ -441,7 +312,7 @@ impl Emulator {
 
     /// Forgets recorded calls and resets `max_in_flight` to the current count.
     pub fn reset_calls(&self) {
-        reset_calls_locked(&mut self.shared.lock());
+        self.shared.lock().reset_calls();
     }
 
     /// Number of recorded calls of `op`.
@@ -491,18 +362,7 @@ impl Emulator {
     /// (SUSPENDED), 555555555555 (ACTIVE); GuardDuty member 111111111111
     /// (`Removed`, `111@example.com`).
     pub fn sample_organization(&self) {
-        self.set_admin_account(SAMPLE_MANAGEMENT_ACCOUNT_ID);
-        self.add_detector(SAMPLE_DETECTOR_ID);
-        self.set_organization(SAMPLE_ORG_ID, SAMPLE_MANAGEMENT_ACCOUNT_ID);
-        self.add_org_account("222222222222", "ACTIVE");
-        self.add_org_account("444444444444", "SUSPENDED");
-        self.add_org_account("555555555555", "ACTIVE");
-        self.put_member(
-            SAMPLE_DETECTOR_ID,
-            "111111111111",
-            "111@example.com",
-            "Removed",
-        );
+        self.shared.lock().seed_sample_organization();
     }
 
     /// Adds `n` `ACTIVE` org accounts with IDs derived deterministically from
@@ -510,26 +370,7 @@ impl Emulator {
     /// returns them in listing order. Configures the sample organization
     /// (`o-exampleorgid` / `999999999999`) if none is set.
     pub fn large_organization(&self, n: usize, seed: u64) -> Vec<String> {
-        let mut st = self.shared.lock();
-        if st.org.is_none() {
-            st.org = Some(Organization {
-                id: SAMPLE_ORG_ID.to_string(),
-                management_account_id: SAMPLE_MANAGEMENT_ACCOUNT_ID.to_string(),
-            });
-        }
-        let mut rng = util::SplitMix64(seed);
-        let mut seen: HashSet<String> = st.org_index.keys().cloned().collect();
-        seen.insert(st.admin_account_id.clone());
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            // 100000000000..=999999999999: always 12 digits, no leading zero.
-            let id = (100_000_000_000 + rng.next_u64() % 900_000_000_000).to_string();
-            if seen.insert(id.clone()) {
-                st.upsert_org_account(&id, "ACTIVE");
-                out.push(id);
-            }
-        }
-        out
+        self.shared.lock().seed_large_organization(n, seed)
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::{Call, Fault, Member};
+use crate::model::{Call, Fault, Member};
+use crate::util::now_iso8601;
 
 /// One queued fault.
 #[derive(Debug, Clone)]
@@ -92,6 +93,45 @@ impl State {
             self.detectors.push(id.to_string());
         }
         self.members.entry(id.to_string()).or_default();
+    }
+
+    /// Seeds (or overwrites) a member; creates the detector if needed.
+    pub(crate) fn put_member(
+        &mut self,
+        detector_id: &str,
+        account_id: &str,
+        email: &str,
+        status: &str,
+    ) {
+        self.ensure_detector(detector_id);
+        let now = now_iso8601();
+        let invited_at = (status != "Created").then(|| now.clone());
+        self.members
+            .entry(detector_id.to_string())
+            .or_default()
+            .insert(
+                account_id.to_string(),
+                Member {
+                    detector_id: detector_id.to_string(),
+                    account_id: account_id.to_string(),
+                    email: email.to_string(),
+                    relationship_status: status.to_string(),
+                    invited_at,
+                    updated_at: now,
+                    invited_message: None,
+                    disable_email_notification: None,
+                    invite_count: 0,
+                },
+            );
+    }
+
+    /// Forgets recorded calls and resets every `max` in flight to the current count.
+    pub(crate) fn reset_calls(&mut self) {
+        self.calls.clear();
+        self.calls_generation += 1;
+        for f in self.flight.values_mut() {
+            f.max = f.current;
+        }
     }
 
     /// Takes the first queued fault for `op` that matches the request's accounts.
