@@ -94,7 +94,9 @@
 //!   [`Emulator::set_empty_pages`] (0 = off).
 
 mod control;
+mod gd_wire;
 mod guardduty;
+mod members;
 mod model;
 mod organizations;
 mod reply;
@@ -114,9 +116,9 @@ pub use model::{Call, Fault, Member};
 use state::{Organization, Shared};
 
 /// Result text GuardDuty uses for accounts that are not members.
-pub const RESULT_NOT_A_MEMBER: &str = guardduty::NOT_A_MEMBER;
+pub const RESULT_NOT_A_MEMBER: &str = members::NOT_A_MEMBER;
 /// Result text GuardDuty uses for CreateMembers on an existing member.
-pub const RESULT_ALREADY_A_MEMBER: &str = guardduty::ALREADY_A_MEMBER;
+pub const RESULT_ALREADY_A_MEMBER: &str = members::ALREADY_A_MEMBER;
 /// Message of the Organizations `TooManyRequestsException` fault.
 pub const ORGANIZATIONS_THROTTLE_MESSAGE: &str = organizations::THROTTLE_MESSAGE;
 

@@ -1,0 +1,136 @@
+//! GuardDuty member operations: GetMembers, CreateMembers, InviteMembers.
+
+use serde_json::{Value, json};
+
+use crate::gd_wire::{account_ids, bad_request, check_account_id, check_count, owned};
+use crate::model::Member;
+use crate::reply::Reply;
+use crate::state::State;
+use crate::util::now_iso8601;
+
+pub(crate) const NOT_A_MEMBER: &str =
+    "The request is rejected because the input account is not a member of the current account.";
+pub(crate) const ALREADY_A_MEMBER: &str =
+    "The request is rejected because the input account is already a member of the current account.";
+pub(crate) const CANNOT_ADD_SELF: &str =
+    "The request is rejected because the current account cannot be added as a member of itself.";
+
+pub(crate) fn member_json(m: &Member, admin: &str) -> Value {
+    let mut v = json!({
+        "accountId": m.account_id,
+        "detectorId": m.detector_id,
+        "masterId": admin,
+        "administratorId": admin,
+        "email": m.email,
+        "relationshipStatus": m.relationship_status,
+        "updatedAt": m.updated_at,
+    });
+    if let Some(at) = &m.invited_at {
+        v["invitedAt"] = json!(at);
+    }
+    v
+}
+
+fn unprocessed(account: &str, result: &str) -> Value {
+    json!({ "accountId": account, "result": result })
+}
+
+pub(crate) fn get_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+    let ids = account_ids(body, "accountIds")?;
+    owned(st, detector)?;
+    let admin = st.admin_account_id.clone();
+    let members = st.members.entry(detector.to_string()).or_default();
+    let mut found = Vec::new();
+    let mut un = Vec::new();
+    for id in ids {
+        match members.get(&id) {
+            Some(m) => found.push(member_json(m, &admin)),
+            None => un.push(unprocessed(&id, NOT_A_MEMBER)),
+        }
+    }
+    Ok(json!({ "members": found, "unprocessedAccounts": un }))
+}
+
+pub(crate) fn create_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+    let arr = body
+        .get("accountDetails")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            bad_request("The request is rejected because accountDetails is missing or not a list.")
+        })?;
+    check_count(arr.len(), "accountDetails")?;
+    let mut details = Vec::with_capacity(arr.len());
+    for d in arr {
+        let id = d.get("accountId").and_then(Value::as_str).ok_or_else(|| {
+            bad_request("The request is rejected because accountDetails[].accountId is missing.")
+        })?;
+        check_account_id(id)?;
+        let email = d.get("email").and_then(Value::as_str).unwrap_or("");
+        if !(1..=64).contains(&email.chars().count()) {
+            return Err(bad_request(&format!(
+                "The request is rejected because an invalid or out-of-range value is specified as an input parameter: email for account {id} must be 1 to 64 characters."
+            )));
+        }
+        details.push((id.to_string(), email.to_string()));
+    }
+    owned(st, detector)?;
+    let admin = st.admin_account_id.clone();
+    let members = st.members.entry(detector.to_string()).or_default();
+    let mut un = Vec::new();
+    for (id, email) in details {
+        if id == admin {
+            un.push(unprocessed(&id, CANNOT_ADD_SELF));
+        } else if members.contains_key(&id) {
+            un.push(unprocessed(&id, ALREADY_A_MEMBER));
+        } else {
+            members.insert(
+                id.clone(),
+                Member {
+                    detector_id: detector.to_string(),
+                    account_id: id,
+                    email,
+                    relationship_status: "Created".to_string(),
+                    invited_at: None,
+                    updated_at: now_iso8601(),
+                    invited_message: None,
+                    disable_email_notification: None,
+                    invite_count: 0,
+                },
+            );
+        }
+    }
+    Ok(json!({ "unprocessedAccounts": un }))
+}
+
+pub(crate) fn invite_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+    let ids = account_ids(body, "accountIds")?;
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let disable = body
+        .get("disableEmailNotification")
+        .and_then(Value::as_bool);
+    owned(st, detector)?;
+    let refusals = st.refusals.clone();
+    let members = st.members.entry(detector.to_string()).or_default();
+    let mut un = Vec::new();
+    for id in ids {
+        let Some(m) = members.get_mut(&id) else {
+            un.push(unprocessed(&id, NOT_A_MEMBER));
+            continue;
+        };
+        if let Some(result) = refusals.get(&id) {
+            un.push(unprocessed(&id, result));
+            continue;
+        }
+        let now = now_iso8601();
+        m.relationship_status = "Invited".to_string();
+        m.invited_at = Some(now.clone());
+        m.updated_at = now;
+        m.invited_message = message.clone();
+        m.disable_email_notification = disable;
+        m.invite_count += 1;
+    }
+    Ok(json!({ "unprocessedAccounts": un }))
+}
