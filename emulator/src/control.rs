@@ -150,6 +150,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             }
             Reply::json(200, CT, &json!({ "ok": true, "members": ids.len() }))
         }
+        (&Method::POST, ["member"]) => put_member(shared, &body),
         (&Method::POST, ["empty-pages"]) => {
             let Some(every) = body.get("every").and_then(Value::as_u64) else {
                 return bad("`every` (non-negative integer) is required");
@@ -171,4 +172,30 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             &json!({ "error": format!("unknown control-plane route {method} {path}") }),
         ),
     }
+}
+
+/// `POST /_emulator/member` with `{"detectorId", "accountId", "status",
+/// "email"?}`: seeds (or overwrites) one member with any status, as
+/// `Emulator::put_member` (e-mail defaults to `aws+<id>@example.com`).
+/// Answers the member as `GET /_emulator/member/...` does.
+fn put_member(shared: &Shared, body: &Value) -> Reply {
+    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    let Some(detector) = field("detectorId").filter(|s| !s.is_empty()) else {
+        return bad("`detectorId` (non-empty string) is required");
+    };
+    let Some(account) = field("accountId").filter(|s| !s.is_empty()) else {
+        return bad("`accountId` (non-empty string) is required");
+    };
+    let Some(status) = field("status").filter(|s| !s.is_empty()) else {
+        return bad("`status` (non-empty string) is required");
+    };
+    let email = match body.get("email") {
+        None | Some(Value::Null) => format!("aws+{account}@example.com"),
+        Some(Value::String(e)) => e.clone(),
+        Some(_) => return bad("`email` must be a string"),
+    };
+    let mut st = shared.lock();
+    st.put_member(detector, account, &email, status);
+    let m = st.members.get(detector).and_then(|m| m.get(account));
+    Reply::json(200, CT, &serde_json::to_value(m).unwrap_or(Value::Null))
 }

@@ -90,6 +90,11 @@
 //!   overwrites) those GuardDuty members, e-mail `aws+<id>@example.com`,
 //!   creating the detector if needed (as [`Emulator::put_member`]); answers
 //!   `{"ok": true, "members": n}`.
+//! * `POST /_emulator/member` with
+//!   `{"detectorId", "accountId", "status", "email"?}` seeds (or overwrites)
+//!   one member with any status (e-mail default `aws+<id>@example.com`), as
+//!   [`Emulator::put_member`]; answers the member as
+//!   `GET /_emulator/member/...` does (400 if a field is missing).
 //! * `POST /_emulator/empty-pages` with `{"every": n}` is
 //!   [`Emulator::set_empty_pages`] (0 = off).
 
@@ -112,7 +117,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use model::{Call, Fault, Member};
+pub use model::{Call, Fault, MEMBER_STATUSES, Member};
 use state::{Organization, Shared};
 
 /// Result text GuardDuty uses for accounts that are not members.
@@ -199,7 +204,12 @@ impl Emulator {
         self.shared.lock().ensure_detector(detector_id);
     }
 
-    /// Seeds (or overwrites) a member. Creates the detector if needed.
+    /// Seeds (or overwrites) a member. Creates the detector if needed. Any
+    /// status is accepted (every one of [`MEMBER_STATUSES`], or another string
+    /// to test how unknown statuses are handled). `invitedAt` is set for
+    /// `Invited`, `Enabled`, `Disabled`, `Removed` and `Resigned`, not for
+    /// `Created`, `EmailVerificationInProgress`, `EmailVerificationFailed` or
+    /// unknown statuses; `invite_count` starts at 0.
     pub fn put_member(&self, detector_id: &str, account_id: &str, email: &str, status: &str) {
         self.shared
             .lock()
@@ -361,8 +371,12 @@ impl Emulator {
     /// Deterministic sample used by the demo: detector
     /// [`SAMPLE_DETECTOR_ID`]; organization `o-exampleorgid` managed by
     /// `999999999999`; accounts 222222222222 (ACTIVE), 444444444444
-    /// (SUSPENDED), 555555555555 (ACTIVE); GuardDuty member 111111111111
-    /// (`Removed`, `111@example.com`).
+    /// (SUSPENDED), 555555555555 (ACTIVE); GuardDuty members 111111111111
+    /// (`Removed`, `111@example.com`), 131313131313 (`Enabled`,
+    /// `131@example.com`), 141414141414 (`Invited`, `141@example.com`),
+    /// 161616161616 (`EmailVerificationFailed`, `161@example.com`) and
+    /// 171717171717 (`Disabled`, `171@example.com`), none of them in the
+    /// organization.
     pub fn sample_organization(&self) {
         self.shared.lock().seed_sample_organization();
     }

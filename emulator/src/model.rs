@@ -4,6 +4,30 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+/// Every `relationshipStatus` GuardDuty reports for a member.
+pub const MEMBER_STATUSES: [&str; 8] = [
+    "Created",
+    "Invited",
+    "Enabled",
+    "Disabled",
+    "Removed",
+    "Resigned",
+    "EmailVerificationInProgress",
+    "EmailVerificationFailed",
+];
+
+/// Whether a member seeded with `status` has been sent an invitation, so that
+/// its `invitedAt` is set: `Invited`, `Enabled`, `Disabled`, `Removed` and
+/// `Resigned` do; `Created` and the e-mail-verification statuses (the
+/// invitation has not gone out yet) do not, nor does any status GuardDuty does
+/// not have.
+pub(crate) fn status_implies_invitation(status: &str) -> bool {
+    matches!(
+        status,
+        "Invited" | "Enabled" | "Disabled" | "Removed" | "Resigned"
+    )
+}
+
 /// A GuardDuty member as stored by the emulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -11,9 +35,9 @@ pub struct Member {
     pub detector_id: String,
     pub account_id: String,
     pub email: String,
-    /// `Created`, `Invited`, `Enabled`, `Disabled`, `Removed`, `Resigned`, ...
+    /// One of [`MEMBER_STATUSES`] (or whatever a test seeded).
     pub relationship_status: String,
-    /// ISO-8601 time of the last invitation.
+    /// ISO-8601 time of the last invitation (`None` if never invited).
     pub invited_at: Option<String>,
     pub updated_at: String,
     /// `message` of the last InviteMembers that invited this member.

@@ -13,6 +13,15 @@ pub(crate) const SAMPLE_ORG_ID: &str = "o-exampleorgid";
 /// Management account used by the sample organization.
 pub(crate) const SAMPLE_MANAGEMENT_ACCOUNT_ID: &str = "999999999999";
 
+/// Members of the sample detector with the other statuses (IDs no other file
+/// of the repository used when they were added).
+pub(crate) const SAMPLE_STATUS_MEMBERS: [(&str, &str); 4] = [
+    ("131313131313", "Enabled"),
+    ("141414141414", "Invited"),
+    ("161616161616", "EmailVerificationFailed"),
+    ("171717171717", "Disabled"),
+];
+
 fn sample_org() -> Organization {
     Organization {
         id: SAMPLE_ORG_ID.to_string(),
@@ -36,6 +45,10 @@ impl State {
             "111@example.com",
             "Removed",
         );
+        for (id, status) in SAMPLE_STATUS_MEMBERS {
+            let email = format!("{}@example.com", &id[..3]);
+            self.put_member(SAMPLE_DETECTOR_ID, id, &email, status);
+        }
     }
 
     /// Adds `n` generated `ACTIVE` org accounts (documented on

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::model::{Call, Fault, Member};
+use crate::model::{Call, Fault, Member, status_implies_invitation};
 use crate::util::now_iso8601;
 
 /// One queued fault.
@@ -95,7 +95,9 @@ impl State {
         self.members.entry(id.to_string()).or_default();
     }
 
-    /// Seeds (or overwrites) a member; creates the detector if needed.
+    /// Seeds (or overwrites) a member with any status; creates the detector
+    /// if needed. `invitedAt` is set when the status implies an invitation
+    /// went out (see `status_implies_invitation`).
     pub(crate) fn put_member(
         &mut self,
         detector_id: &str,
@@ -105,7 +107,7 @@ impl State {
     ) {
         self.ensure_detector(detector_id);
         let now = now_iso8601();
-        let invited_at = (status != "Created").then(|| now.clone());
+        let invited_at = status_implies_invitation(status).then(|| now.clone());
         self.members
             .entry(detector_id.to_string())
             .or_default()
