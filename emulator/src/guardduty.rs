@@ -26,6 +26,7 @@ pub(crate) fn route(method: &Method, path: &str) -> Option<GdRoute> {
         (&Method::POST, ["detector", _, "member", "get"]) => "GetMembers",
         (&Method::POST, ["detector", _, "member"]) => "CreateMembers",
         (&Method::POST, ["detector", _, "member", "invite"]) => "InviteMembers",
+        (&Method::POST, ["detector", _, "member", "delete"]) => "DeleteMembers",
         _ => return None,
     };
     Some(GdRoute { op, detector })
@@ -44,7 +45,7 @@ pub(crate) fn accounts_in(op: &str, body: Option<&Value>) -> Vec<String> {
             .unwrap_or_default()
     };
     match op {
-        "GetMembers" | "InviteMembers" => strings(body.get("accountIds")),
+        "GetMembers" | "InviteMembers" | "DeleteMembers" => strings(body.get("accountIds")),
         "CreateMembers" => body
             .get("accountDetails")
             .and_then(Value::as_array)
@@ -87,6 +88,7 @@ fn exec_inner(
         "GetMembers" => members::get_members(st, &detector, &body),
         "CreateMembers" => members::create_members(st, &detector, &body),
         "InviteMembers" => members::invite_members(st, &detector, &body),
+        "DeleteMembers" => members::delete_members(st, &detector, &body),
         _ => Err(bad_request("Unsupported operation.")),
     }
 }

@@ -15,12 +15,34 @@
 //! * **GuardDuty** (restJson1): `GET /detector` (ListDetectors),
 //!   `POST /detector/{id}/member/get` (GetMembers),
 //!   `POST /detector/{id}/member` (CreateMembers),
+//!   `POST /detector/{id}/member/delete` (DeleteMembers),
 //!   `POST /detector/{id}/member/invite` (InviteMembers). Errors carry
 //!   `x-amzn-ErrorType` and `{"message", "__type"}`: `BadRequestException`
 //!   (400), `AccessDeniedException` (403), `TooManyRequestsException` (429),
 //!   `InternalServerErrorException` (500). Limits: 1..=50 account IDs / account
 //!   details, 12-character account IDs, 1..=64-character emails, 1..=300
 //!   character detector IDs, `maxResults` 1..=50.
+//!
+//!   Per account (HTTP 200, `unprocessedAccounts` entries `{accountId,
+//!   result}`; the result texts are [`RESULT_NOT_A_MEMBER`],
+//!   [`RESULT_ALREADY_A_MEMBER`] and [`RESULT_ALREADY_INVITED`], whose docs
+//!   say which are confirmed):
+//!   - GetMembers: `members` entries carry `accountId`, `detectorId`,
+//!     `administratorId` and `masterId` (the administrator account),
+//!     `email`, `relationshipStatus`, `invitedAt` (absent if never invited)
+//!     and `updatedAt` (ISO-8601 strings, `2026-11-30T12:00:00.000Z`);
+//!     non-members are unprocessed, not a member.
+//!   - CreateMembers: a new member starts `Created`; an existing one (any
+//!     status) is unprocessed, already a member.
+//!   - DeleteMembers: removes the member records (any status; CreateMembers
+//!     then starts afresh); a non-member is unprocessed, not a member.
+//!   - InviteMembers: `Created`, `Removed`, `Resigned` become `Invited`
+//!     (`invitedAt` and `updatedAt` set); `Invited`, `Enabled`, `Disabled`,
+//!     `EmailVerificationInProgress`, `EmailVerificationFailed` are
+//!     unprocessed, already invited, and nothing changes (the last three are
+//!     the emulator's choice, unconfirmed); a non-member is unprocessed, not
+//!     a member; an account given to [`Emulator::refuse_invitation`] is
+//!     unprocessed with that result.
 //! * **Organizations** (awsJson1_1): `POST /` with
 //!   `X-Amz-Target: AWSOrganizationsV20161128.{DescribeAccount,ListAccounts,DescribeOrganization}`.
 //!   Errors are `{"__type", "Message"}` with HTTP 400 (500 for
@@ -120,10 +142,18 @@ use tokio::task::JoinHandle;
 pub use model::{Call, Fault, MEMBER_STATUSES, Member};
 use state::{Organization, Shared};
 
-/// Result text GuardDuty uses for accounts that are not members.
+/// Result text for accounts that are not members (GetMembers, DeleteMembers,
+/// InviteMembers). Confirmed only for the monitoring APIs
+/// (StartMonitoringMembers / StopMonitoringMembers); for these operations it
+/// is the likely candidate, unconfirmed.
 pub const RESULT_NOT_A_MEMBER: &str = members::NOT_A_MEMBER;
 /// Result text GuardDuty uses for CreateMembers on an existing member.
+/// Confirmed (cloud-custodian #3209, awsdocs `create-members.md`).
 pub const RESULT_ALREADY_A_MEMBER: &str = members::ALREADY_A_MEMBER;
+/// Result text of InviteMembers on a member that is already invited or
+/// associated. Confirmed for `Invited` and `Enabled`; the emulator also uses
+/// it for `Disabled` and the e-mail-verification statuses (unconfirmed).
+pub const RESULT_ALREADY_INVITED: &str = members::ALREADY_INVITED;
 /// Message of the Organizations `TooManyRequestsException` fault.
 pub const ORGANIZATIONS_THROTTLE_MESSAGE: &str = organizations::THROTTLE_MESSAGE;
 
@@ -238,8 +268,9 @@ impl Emulator {
         v
     }
 
-    /// InviteMembers reports `account_id` as unprocessed with `result` (the
-    /// member's state is left unchanged).
+    /// InviteMembers reports `account_id`, if it is a member, as unprocessed
+    /// with `result` whatever its status (the member's state is left
+    /// unchanged; a non-member is still unprocessed as not a member).
     pub fn refuse_invitation(&self, account_id: &str, result: &str) {
         self.shared
             .lock()

@@ -1,4 +1,8 @@
-//! GuardDuty member operations: GetMembers, CreateMembers, InviteMembers.
+//! GuardDuty member operations: GetMembers, CreateMembers, DeleteMembers,
+//! InviteMembers.
+//!
+//! Per-account outcomes follow `/work/shared/FIELD-NOTES.md` section 3 ("API
+//! semantics"); each result text says below whether it is confirmed.
 
 use serde_json::{Value, json};
 
@@ -8,12 +12,66 @@ use crate::reply::Reply;
 use crate::state::State;
 use crate::util::now_iso8601;
 
-pub(crate) const NOT_A_MEMBER: &str =
-    "The request is rejected because the input account is not a member of the current account.";
-pub(crate) const ALREADY_A_MEMBER: &str =
-    "The request is rejected because the input account is already a member of the current account.";
+/// An account that is not a member of the detector (GetMembers,
+/// DeleteMembers, InviteMembers).
+///
+/// Confirmed only for the monitoring and feature APIs
+/// (StartMonitoringMembers / StopMonitoringMembers; SRA #151). For
+/// GetMembers, DeleteMembers and InviteMembers on unknown accounts no
+/// captured result was found: this string is the likely candidate,
+/// UNCONFIRMED.
+pub(crate) const NOT_A_MEMBER: &str = "The request is rejected because the given account ID is not an associated member of account the current account.";
+
+/// CreateMembers on an account that is already a member, whatever its status.
+/// Confirmed (cloud-custodian #3209 log; awsdocs `create-members.md`).
+pub(crate) const ALREADY_A_MEMBER: &str = "The request is rejected because the given account ID is already a member or associated member of the current account.";
+
+/// InviteMembers on a member that is `Invited` or `Enabled`: rejected, no
+/// invitation sent, no state change. Confirmed for those two statuses
+/// (cloud-custodian #3209; terraform-provider-aws `member.go`). The emulator
+/// also answers it for `Disabled` (still associated: the administrator only
+/// stopped monitoring it) and for the e-mail-verification statuses; see
+/// [`invite_action`].
+pub(crate) const ALREADY_INVITED: &str = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
+
+/// CreateMembers naming the administrator's own account. UNCONFIRMED wording
+/// (awsdocs `invite-members.md` only says InviteMembers "cannot invite itself").
 pub(crate) const CANNOT_ADD_SELF: &str =
     "The request is rejected because the current account cannot be added as a member of itself.";
+
+/// What InviteMembers does with an existing member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InviteAction {
+    /// Send the invitation: the member becomes `Invited`.
+    Invite,
+    /// Unprocessed with [`ALREADY_INVITED`], nothing changes.
+    AlreadyInvited,
+}
+
+/// InviteMembers by `relationshipStatus`.
+///
+/// * `Created` -> invited (confirmed: the normal CreateMembers + InviteMembers
+///   path).
+/// * `Removed`, `Resigned` -> invited. UNCONFIRMED (FIELD-NOTES: the member
+///   details are kept after DisassociateMembers, so InviteMembers works again
+///   without CreateMembers; SPEC.md invites them).
+/// * `Invited`, `Enabled` -> [`ALREADY_INVITED`] (confirmed).
+/// * `Disabled` -> [`ALREADY_INVITED`]: the account is still associated, so
+///   "already the GuardDuty master" applies (inferred, not captured).
+/// * `EmailVerificationFailed`, `EmailVerificationInProgress` ->
+///   [`ALREADY_INVITED`], no state change. UNCONFIRMED: no captured answer
+///   exists. The closest confirmed behaviour is the rejection above (an
+///   invitation was already attempted), and FIELD-NOTES says the only fix for
+///   `EmailVerificationFailed` is DeleteMembers then CreateMembers, so a plain
+///   re-invite must not move it forward.
+/// * Any other (seeded, non-GuardDuty) status -> [`ALREADY_INVITED`]: never
+///   invite what the emulator does not understand.
+fn invite_action(status: &str) -> InviteAction {
+    match status {
+        "Created" | "Removed" | "Resigned" => InviteAction::Invite,
+        _ => InviteAction::AlreadyInvited,
+    }
+}
 
 pub(crate) fn member_json(m: &Member, admin: &str) -> Value {
     let mut v = json!({
@@ -124,6 +182,10 @@ pub(crate) fn invite_members(st: &mut State, detector: &str, body: &Value) -> Re
             un.push(unprocessed(&id, result));
             continue;
         }
+        if invite_action(&m.relationship_status) == InviteAction::AlreadyInvited {
+            un.push(unprocessed(&id, ALREADY_INVITED));
+            continue;
+        }
         let now = now_iso8601();
         m.relationship_status = "Invited".to_string();
         m.invited_at = Some(now.clone());
@@ -131,6 +193,26 @@ pub(crate) fn invite_members(st: &mut State, detector: &str, body: &Value) -> Re
         m.invited_message = message.clone();
         m.disable_email_notification = disable;
         m.invite_count += 1;
+    }
+    Ok(json!({ "unprocessedAccounts": un }))
+}
+
+/// DeleteMembers: removes the member records (any status), so a later
+/// CreateMembers starts afresh (`Created`). A non-member is unprocessed with
+/// [`NOT_A_MEMBER`] (UNCONFIRMED wording, see there).
+///
+/// The 2018 API reference also lists "cannot delete the specified member
+/// account ID because it is still associated to it"; today's DeleteMembers
+/// reference does not, and the emulator does not model that rejection.
+pub(crate) fn delete_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+    let ids = account_ids(body, "accountIds")?;
+    owned(st, detector)?;
+    let members = st.members.entry(detector.to_string()).or_default();
+    let mut un = Vec::new();
+    for id in ids {
+        if members.remove(&id).is_none() {
+            un.push(unprocessed(&id, NOT_A_MEMBER));
+        }
     }
     Ok(json!({ "unprocessedAccounts": un }))
 }
