@@ -53,6 +53,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
                         "endMs": c.end.map(ms),
                         "status": c.status,
                         "authorized": c.authorized,
+                        "disableEmailNotification": c.disable_email_notification,
                     })
                 })
                 .collect();

@@ -32,6 +32,15 @@ pub(crate) fn route(method: &Method, path: &str) -> Option<GdRoute> {
     Some(GdRoute { op, detector })
 }
 
+/// `disableEmailNotification` of an InviteMembers request (for recording);
+/// `None` for other operations or when the request does not say.
+pub(crate) fn disable_email_notification_in(op: &str, body: Option<&Value>) -> Option<bool> {
+    match op {
+        "InviteMembers" => body?.get("disableEmailNotification")?.as_bool(),
+        _ => None,
+    }
+}
+
 /// Account IDs named by a request (for recording and per-account faults).
 pub(crate) fn accounts_in(op: &str, body: Option<&Value>) -> Vec<String> {
     let Some(body) = body else { return Vec::new() };

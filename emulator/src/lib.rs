@@ -99,7 +99,11 @@
 //! `POST /_emulator/latency` (`{"op": "InviteMembers"|null, "ms": 20}`),
 //! `POST /_emulator/fault` (`{"op", "fault", "times"?, "accountId"?}`),
 //! `GET /_emulator/member/{detectorId}/{accountId}`. Control-plane requests
-//! are not recorded.
+//! are not recorded. Each call in `GET /_emulator/calls` has `op`,
+//! `service`, `accounts`, `fault`, `startMs`, `endMs`, `status`,
+//! `authorized` and `disableEmailNotification` (InviteMembers: the request's
+//! flag, `null` when it did not say; `null` for other operations), as
+//! [`Call`].
 //!
 //! Seeding routes, for harnesses that drive the binary (the benchmark):
 //!

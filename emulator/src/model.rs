@@ -115,4 +115,8 @@ pub struct Call {
     pub authorized: bool,
     /// HTTP status answered (`None` while in flight / for hung calls).
     pub status: Option<u16>,
+    /// InviteMembers: the request's `disableEmailNotification` (`None` when
+    /// it did not say, which GuardDuty treats as `false`: e-mail is sent).
+    /// `None` for every other operation.
+    pub disable_email_notification: Option<bool>,
 }

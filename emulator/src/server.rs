@@ -212,8 +212,18 @@ async fn handle(
         Service::Unknown => Vec::new(),
     };
 
-    let (mut guard, fault, latency, seq) =
-        InFlightGuard::begin(&shared, op, service.name(), accounts, authorized);
+    let disable_email = match service {
+        Service::GuardDuty => guardduty::disable_email_notification_in(op, json.as_ref()),
+        _ => None,
+    };
+    let (mut guard, fault, latency, seq) = InFlightGuard::begin(
+        &shared,
+        op,
+        service.name(),
+        accounts,
+        disable_email,
+        authorized,
+    );
     let request_id = format!("00000000-0000-4000-8000-{seq:012x}");
 
     if let Some(d) = latency {

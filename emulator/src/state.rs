@@ -221,6 +221,7 @@ impl InFlightGuard {
         op: &str,
         service: &'static str,
         accounts: Vec<String>,
+        disable_email_notification: Option<bool>,
         authorized: bool,
     ) -> (InFlightGuard, Option<Fault>, Option<Duration>, u64) {
         let mut st = shared.lock();
@@ -245,6 +246,7 @@ impl InFlightGuard {
             end: None,
             authorized,
             status: None,
+            disable_email_notification,
         });
         let generation = st.calls_generation;
         drop(st);

@@ -536,6 +536,76 @@ async fn http(emu: &Emulator, method: &str, path: &str, body: &str) -> (u16, Str
 }
 
 #[tokio::test]
+async fn disable_email_notification_is_recorded() {
+    let emu = Emulator::start().await.unwrap();
+    emu.add_detector(DET);
+    for id in ["200000000001", "200000000002", "200000000003"] {
+        emu.put_member(DET, id, "a@example.com", "Created");
+    }
+    let gd = guardduty(&emu).await;
+    gd.invite_members()
+        .detector_id(DET)
+        .account_ids("200000000001")
+        .disable_email_notification(true)
+        .send()
+        .await
+        .unwrap();
+    gd.invite_members()
+        .detector_id(DET)
+        .account_ids("200000000002")
+        .disable_email_notification(false)
+        .send()
+        .await
+        .unwrap();
+    gd.invite_members()
+        .detector_id(DET)
+        .account_ids("200000000003")
+        .send()
+        .await
+        .unwrap();
+    gd.get_members()
+        .detector_id(DET)
+        .account_ids("200000000003")
+        .send()
+        .await
+        .unwrap();
+
+    let calls = emu.calls();
+    let flags: Vec<(&str, Option<bool>)> = calls
+        .iter()
+        .map(|c| (c.op.as_str(), c.disable_email_notification))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("InviteMembers", Some(true)),
+            ("InviteMembers", Some(false)),
+            ("InviteMembers", None),
+            ("GetMembers", None),
+        ]
+    );
+    // The member remembers the last invitation's flag too.
+    assert_eq!(
+        emu.member(DET, "200000000001")
+            .unwrap()
+            .disable_email_notification,
+        Some(true)
+    );
+
+    let (status, body) = http(&emu, "GET", "/_emulator/calls", "").await;
+    assert_eq!(status, 200);
+    let calls: Value = serde_json::from_str(&body).unwrap();
+    let flags: Vec<Value> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["disableEmailNotification"].clone())
+        .collect();
+    assert_eq!(flags, [json!(true), json!(false), Value::Null, Value::Null]);
+    emu.stop().await;
+}
+
+#[tokio::test]
 async fn control_plane_puts_a_member_with_any_status() {
     let emu = Emulator::start().await.unwrap();
     let gd = guardduty(&emu).await;
