@@ -1,8 +1,9 @@
 //! GuardDuty member operations: GetMembers, CreateMembers, DeleteMembers,
 //! InviteMembers.
 //!
-//! Per-account outcomes follow `/work/shared/FIELD-NOTES.md` section 3 ("API
-//! semantics"); each result text says below whether it is confirmed.
+//! Per-account outcomes follow the project's field notes on GuardDuty's API
+//! semantics (FIELD-NOTES.md section 3, kept next to SPEC.md); each result
+//! text says below whether it is confirmed, and by which public source.
 
 use serde_json::{Value, json};
 
