@@ -6,8 +6,8 @@ use std::time::Duration;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::Fault;
-use crate::server::Reply;
+use crate::model::Fault;
+use crate::reply::Reply;
 use crate::state::{Shared, push_fault};
 use crate::util::percent_decode;
 
@@ -53,6 +53,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
                         "endMs": c.end.map(ms),
                         "status": c.status,
                         "authorized": c.authorized,
+                        "disableEmailNotification": c.disable_email_notification,
                     })
                 })
                 .collect();
@@ -69,7 +70,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             Reply::json(200, CT, &json!({ "counts": counts, "maxInFlight": max }))
         }
         (&Method::POST, ["reset-calls"]) => {
-            crate::reset_calls_locked(&mut shared.lock());
+            shared.lock().reset_calls();
             ok()
         }
         (&Method::POST, ["clear-faults"]) => {
@@ -146,10 +147,11 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             let mut st = shared.lock();
             for id in &ids {
                 let email = format!("aws+{id}@example.com");
-                crate::put_member_locked(&mut st, detector, id, &email, status);
+                st.put_member(detector, id, &email, status);
             }
             Reply::json(200, CT, &json!({ "ok": true, "members": ids.len() }))
         }
+        (&Method::POST, ["member"]) => put_member(shared, &body),
         (&Method::POST, ["empty-pages"]) => {
             let Some(every) = body.get("every").and_then(Value::as_u64) else {
                 return bad("`every` (non-negative integer) is required");
@@ -171,4 +173,30 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             &json!({ "error": format!("unknown control-plane route {method} {path}") }),
         ),
     }
+}
+
+/// `POST /_emulator/member` with `{"detectorId", "accountId", "status",
+/// "email"?}`: seeds (or overwrites) one member with any status, as
+/// `Emulator::put_member` (e-mail defaults to `aws+<id>@example.com`).
+/// Answers the member as `GET /_emulator/member/...` does.
+fn put_member(shared: &Shared, body: &Value) -> Reply {
+    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    let Some(detector) = field("detectorId").filter(|s| !s.is_empty()) else {
+        return bad("`detectorId` (non-empty string) is required");
+    };
+    let Some(account) = field("accountId").filter(|s| !s.is_empty()) else {
+        return bad("`accountId` (non-empty string) is required");
+    };
+    let Some(status) = field("status").filter(|s| !s.is_empty()) else {
+        return bad("`status` (non-empty string) is required");
+    };
+    let email = match body.get("email") {
+        None | Some(Value::Null) => format!("aws+{account}@example.com"),
+        Some(Value::String(e)) => e.clone(),
+        Some(_) => return bad("`email` must be a string"),
+    };
+    let mut st = shared.lock();
+    st.put_member(detector, account, &email, status);
+    let m = st.members.get(detector).and_then(|m| m.get(account));
+    Reply::json(200, CT, &serde_json::to_value(m).unwrap_or(Value::Null))
 }

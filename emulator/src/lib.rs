@@ -15,12 +15,34 @@
 //! * **GuardDuty** (restJson1): `GET /detector` (ListDetectors),
 //!   `POST /detector/{id}/member/get` (GetMembers),
 //!   `POST /detector/{id}/member` (CreateMembers),
+//!   `POST /detector/{id}/member/delete` (DeleteMembers),
 //!   `POST /detector/{id}/member/invite` (InviteMembers). Errors carry
 //!   `x-amzn-ErrorType` and `{"message", "__type"}`: `BadRequestException`
 //!   (400), `AccessDeniedException` (403), `TooManyRequestsException` (429),
 //!   `InternalServerErrorException` (500). Limits: 1..=50 account IDs / account
 //!   details, 12-character account IDs, 1..=64-character emails, 1..=300
 //!   character detector IDs, `maxResults` 1..=50.
+//!
+//!   Per account (HTTP 200, `unprocessedAccounts` entries `{accountId,
+//!   result}`; the result texts are [`RESULT_NOT_A_MEMBER`],
+//!   [`RESULT_ALREADY_A_MEMBER`] and [`RESULT_ALREADY_INVITED`], whose docs
+//!   say which are confirmed):
+//!   - GetMembers: `members` entries carry `accountId`, `detectorId`,
+//!     `administratorId` and `masterId` (the administrator account),
+//!     `email`, `relationshipStatus`, `invitedAt` (absent if never invited)
+//!     and `updatedAt` (ISO-8601 strings, `2026-11-30T12:00:00.000Z`);
+//!     non-members are unprocessed, not a member.
+//!   - CreateMembers: a new member starts `Created`; an existing one (any
+//!     status) is unprocessed, already a member.
+//!   - DeleteMembers: removes the member records (any status; CreateMembers
+//!     then starts afresh); a non-member is unprocessed, not a member.
+//!   - InviteMembers: `Created`, `Removed`, `Resigned` become `Invited`
+//!     (`invitedAt` and `updatedAt` set); `Invited`, `Enabled`, `Disabled`,
+//!     `EmailVerificationInProgress`, `EmailVerificationFailed` are
+//!     unprocessed, already invited, and nothing changes (the last three are
+//!     the emulator's choice, unconfirmed); a non-member is unprocessed, not
+//!     a member; an account given to [`Emulator::refuse_invitation`] is
+//!     unprocessed with that result.
 //! * **Organizations** (awsJson1_1): `POST /` with
 //!   `X-Amz-Target: AWSOrganizationsV20161128.{DescribeAccount,ListAccounts,DescribeOrganization}`.
 //!   Errors are `{"__type", "Message"}` with HTTP 400 (500 for
@@ -77,7 +99,11 @@
 //! `POST /_emulator/latency` (`{"op": "InviteMembers"|null, "ms": 20}`),
 //! `POST /_emulator/fault` (`{"op", "fault", "times"?, "accountId"?}`),
 //! `GET /_emulator/member/{detectorId}/{accountId}`. Control-plane requests
-//! are not recorded.
+//! are not recorded. Each call in `GET /_emulator/calls` has `op`,
+//! `service`, `accounts`, `fault`, `startMs`, `endMs`, `status`,
+//! `authorized` and `disableEmailNotification` (InviteMembers: the request's
+//! flag, `null` when it did not say; `null` for other operations), as
+//! [`Call`].
 //!
 //! Seeding routes, for harnesses that drive the binary (the benchmark):
 //!
@@ -90,129 +116,57 @@
 //!   overwrites) those GuardDuty members, e-mail `aws+<id>@example.com`,
 //!   creating the detector if needed (as [`Emulator::put_member`]); answers
 //!   `{"ok": true, "members": n}`.
+//! * `POST /_emulator/member` with
+//!   `{"detectorId", "accountId", "status", "email"?}` seeds (or overwrites)
+//!   one member with any status (e-mail default `aws+<id>@example.com`), as
+//!   [`Emulator::put_member`]; answers the member as
+//!   `GET /_emulator/member/...` does (400 if a field is missing).
 //! * `POST /_emulator/empty-pages` with `{"every": n}` is
 //!   [`Emulator::set_empty_pages`] (0 = off).
 
 mod control;
+mod gd_wire;
 mod guardduty;
+mod members;
+mod model;
 mod organizations;
+mod reply;
+mod sample;
 mod server;
 mod state;
 mod util;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use state::{Organization, Shared, State};
+pub use model::{Call, Fault, MEMBER_STATUSES, Member};
+use state::{Organization, Shared};
 
-/// Result text GuardDuty uses for accounts that are not members.
-pub const RESULT_NOT_A_MEMBER: &str = guardduty::NOT_A_MEMBER;
+/// Result text for accounts that are not members (GetMembers, DeleteMembers,
+/// InviteMembers). Confirmed only for the monitoring APIs
+/// (StartMonitoringMembers / StopMonitoringMembers); for these operations it
+/// is the likely candidate, unconfirmed.
+pub const RESULT_NOT_A_MEMBER: &str = members::NOT_A_MEMBER;
 /// Result text GuardDuty uses for CreateMembers on an existing member.
-pub const RESULT_ALREADY_A_MEMBER: &str = guardduty::ALREADY_A_MEMBER;
+/// Confirmed (cloud-custodian #3209, awsdocs `create-members.md`).
+pub const RESULT_ALREADY_A_MEMBER: &str = members::ALREADY_A_MEMBER;
+/// Result text of InviteMembers on a member that is already invited or
+/// associated. Confirmed for `Invited` and `Enabled`; the emulator also uses
+/// it for `Disabled` and the e-mail-verification statuses (unconfirmed).
+pub const RESULT_ALREADY_INVITED: &str = members::ALREADY_INVITED;
 /// Message of the Organizations `TooManyRequestsException` fault.
 pub const ORGANIZATIONS_THROTTLE_MESSAGE: &str = organizations::THROTTLE_MESSAGE;
 
 /// Detector ID used by [`Emulator::sample_organization`].
-pub const SAMPLE_DETECTOR_ID: &str = "12abc34d567e8fa901bc2d34e56789f0";
+pub const SAMPLE_DETECTOR_ID: &str = sample::SAMPLE_DETECTOR_ID;
 /// Organization ID used by [`Emulator::sample_organization`].
-pub const SAMPLE_ORG_ID: &str = "o-exampleorgid";
+pub const SAMPLE_ORG_ID: &str = sample::SAMPLE_ORG_ID;
 /// Management account used by [`Emulator::sample_organization`].
-pub const SAMPLE_MANAGEMENT_ACCOUNT_ID: &str = "999999999999";
-
-/// A GuardDuty member as stored by the emulator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Member {
-    pub detector_id: String,
-    pub account_id: String,
-    pub email: String,
-    /// `Created`, `Invited`, `Enabled`, `Disabled`, `Removed`, `Resigned`, ...
-    pub relationship_status: String,
-    /// ISO-8601 time of the last invitation.
-    pub invited_at: Option<String>,
-    pub updated_at: String,
-    /// `message` of the last InviteMembers that invited this member.
-    pub invited_message: Option<String>,
-    /// `disableEmailNotification` of the last InviteMembers that invited this member.
-    pub disable_email_notification: Option<bool>,
-    /// How many successful InviteMembers named this member.
-    pub invite_count: usize,
-}
-
-/// A fault to inject in place of (or on top of) an operation's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Fault {
-    /// GuardDuty: 429 `TooManyRequestsException`; Organizations: 400
-    /// `TooManyRequestsException` ([`ORGANIZATIONS_THROTTLE_MESSAGE`]).
-    Throttle,
-    /// GuardDuty: 500 `InternalServerErrorException`; Organizations: 500 `ServiceException`.
-    ServerError,
-    /// GuardDuty: 403 `AccessDeniedException`; Organizations: 400 `AccessDeniedException`.
-    AccessDenied,
-    /// 200 with a body that is not JSON (the operation ran).
-    InvalidJson,
-    /// Status line + headers with a too-large `Content-Length`, half the body,
-    /// then the connection is closed (the operation ran).
-    ResetMidResponse,
-    /// Never answer; the socket stays open until the emulator stops.
-    Hang,
-}
-
-impl Fault {
-    /// The variant's name, as used by the control plane.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fault::Throttle => "Throttle",
-            Fault::ServerError => "ServerError",
-            Fault::AccessDenied => "AccessDenied",
-            Fault::InvalidJson => "InvalidJson",
-            Fault::ResetMidResponse => "ResetMidResponse",
-            Fault::Hang => "Hang",
-        }
-    }
-
-    /// Parses a variant name (as returned by [`Fault::name`]).
-    pub fn from_name(s: &str) -> Option<Fault> {
-        Some(match s {
-            "Throttle" => Fault::Throttle,
-            "ServerError" => Fault::ServerError,
-            "AccessDenied" => Fault::AccessDenied,
-            "InvalidJson" => Fault::InvalidJson,
-            "ResetMidResponse" => Fault::ResetMidResponse,
-            "Hang" => Fault::Hang,
-            _ => return None,
-        })
-    }
-}
-
-/// One recorded request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    /// Operation as the SDK spells it (`"InviteMembers"`, `"ListAccounts"`, ...),
-    /// or `"Unknown"`.
-    pub op: String,
-    /// `"guardduty"`, `"organizations"` or `"unknown"`.
-    pub service: String,
-    /// Account IDs named in the request (in request order).
-    pub accounts: Vec<String>,
-    /// Fault applied to this call, if any.
-    pub fault: Option<Fault>,
-    /// Arrival time.
-    pub start: Instant,
-    /// When the response was handed over (or the request was abandoned);
-    /// `None` while in flight.
-    pub end: Option<Instant>,
-    /// Whether the request had a SigV4 `Authorization` header.
-    pub authorized: bool,
-    /// HTTP status answered (`None` while in flight / for hung calls).
-    pub status: Option<u16>,
-}
+pub const SAMPLE_MANAGEMENT_ACCOUNT_ID: &str = sample::SAMPLE_MANAGEMENT_ACCOUNT_ID;
 
 /// A running emulator. Dropping it (or [`Emulator::stop`]) stops the server
 /// and closes every connection.
@@ -222,44 +176,6 @@ pub struct Emulator {
     addr: SocketAddr,
     task: Option<JoinHandle<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-/// [`Emulator::put_member`] on already-locked state (shared with the control plane).
-pub(crate) fn put_member_locked(
-    st: &mut State,
-    detector_id: &str,
-    account_id: &str,
-    email: &str,
-    status: &str,
-) {
-    st.ensure_detector(detector_id);
-    let now = util::now_iso8601();
-    let invited_at = (status != "Created").then(|| now.clone());
-    st.members
-        .entry(detector_id.to_string())
-        .or_default()
-        .insert(
-            account_id.to_string(),
-            Member {
-                detector_id: detector_id.to_string(),
-                account_id: account_id.to_string(),
-                email: email.to_string(),
-                relationship_status: status.to_string(),
-                invited_at,
-                updated_at: now,
-                invited_message: None,
-                disable_email_notification: None,
-                invite_count: 0,
-            },
-        );
-}
-
-pub(crate) fn reset_calls_locked(st: &mut State) {
-    st.calls.clear();
-    st.calls_generation += 1;
-    for f in st.flight.values_mut() {
-        f.max = f.current;
-    }
 }
 
 impl Emulator {
@@ -322,15 +238,16 @@ impl Emulator {
         self.shared.lock().ensure_detector(detector_id);
     }
 
-    /// Seeds (or overwrites) a member. Creates the detector if needed.
+    /// Seeds (or overwrites) a member. Creates the detector if needed. Any
+    /// status is accepted (every one of [`MEMBER_STATUSES`], or another string
+    /// to test how unknown statuses are handled). `invitedAt` is set for
+    /// `Invited`, `Enabled`, `Disabled`, `Removed` and `Resigned`, not for
+    /// `Created`, `EmailVerificationInProgress`, `EmailVerificationFailed` or
+    /// unknown statuses; `invite_count` starts at 0.
     pub fn put_member(&self, detector_id: &str, account_id: &str, email: &str, status: &str) {
-        put_member_locked(
-            &mut self.shared.lock(),
-            detector_id,
-            account_id,
-            email,
-            status,
-        );
+        self.shared
+            .lock()
+            .put_member(detector_id, account_id, email, status);
     }
 
     /// Reads a member back.
@@ -355,8 +272,9 @@ impl Emulator {
         v
     }
 
-    /// InviteMembers reports `account_id` as unprocessed with `result` (the
-    /// member's state is left unchanged).
+    /// InviteMembers reports `account_id`, if it is a member, as unprocessed
+    /// with `result` whatever its status (the member's state is left
+    /// unchanged; a non-member is still unprocessed as not a member).
     pub fn refuse_invitation(&self, account_id: &str, result: &str) {
         self.shared
             .lock()
@@ -441,7 +359,7 @@ impl Emulator {
 
     /// Forgets recorded calls and resets `max_in_flight` to the current count.
     pub fn reset_calls(&self) {
-        reset_calls_locked(&mut self.shared.lock());
+        self.shared.lock().reset_calls();
     }
 
     /// Number of recorded calls of `op`.
@@ -488,21 +406,14 @@ impl Emulator {
     /// Deterministic sample used by the demo: detector
     /// [`SAMPLE_DETECTOR_ID`]; organization `o-exampleorgid` managed by
     /// `999999999999`; accounts 222222222222 (ACTIVE), 444444444444
-    /// (SUSPENDED), 555555555555 (ACTIVE); GuardDuty member 111111111111
-    /// (`Removed`, `111@example.com`).
+    /// (SUSPENDED), 555555555555 (ACTIVE); GuardDuty members 111111111111
+    /// (`Removed`, `111@example.com`), 131313131313 (`Enabled`,
+    /// `131@example.com`), 141414141414 (`Invited`, `141@example.com`),
+    /// 161616161616 (`EmailVerificationFailed`, `161@example.com`) and
+    /// 171717171717 (`Disabled`, `171@example.com`), none of them in the
+    /// organization.
     pub fn sample_organization(&self) {
-        self.set_admin_account(SAMPLE_MANAGEMENT_ACCOUNT_ID);
-        self.add_detector(SAMPLE_DETECTOR_ID);
-        self.set_organization(SAMPLE_ORG_ID, SAMPLE_MANAGEMENT_ACCOUNT_ID);
-        self.add_org_account("222222222222", "ACTIVE");
-        self.add_org_account("444444444444", "SUSPENDED");
-        self.add_org_account("555555555555", "ACTIVE");
-        self.put_member(
-            SAMPLE_DETECTOR_ID,
-            "111111111111",
-            "111@example.com",
-            "Removed",
-        );
+        self.shared.lock().seed_sample_organization();
     }
 
     /// Adds `n` `ACTIVE` org accounts with IDs derived deterministically from
@@ -510,26 +421,7 @@ impl Emulator {
     /// returns them in listing order. Configures the sample organization
     /// (`o-exampleorgid` / `999999999999`) if none is set.
     pub fn large_organization(&self, n: usize, seed: u64) -> Vec<String> {
-        let mut st = self.shared.lock();
-        if st.org.is_none() {
-            st.org = Some(Organization {
-                id: SAMPLE_ORG_ID.to_string(),
-                management_account_id: SAMPLE_MANAGEMENT_ACCOUNT_ID.to_string(),
-            });
-        }
-        let mut rng = util::SplitMix64(seed);
-        let mut seen: HashSet<String> = st.org_index.keys().cloned().collect();
-        seen.insert(st.admin_account_id.clone());
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            // 100000000000..=999999999999: always 12 digits, no leading zero.
-            let id = (100_000_000_000 + rng.next_u64() % 900_000_000_000).to_string();
-            if seen.insert(id.clone()) {
-                st.upsert_org_account(&id, "ACTIVE");
-                out.push(id);
-            }
-        }
-        out
+        self.shared.lock().seed_large_organization(n, seed)
     }
 }
 

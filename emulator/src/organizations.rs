@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::Fault;
-use crate::server::Reply;
+use crate::model::Fault;
+use crate::reply::Reply;
 use crate::state::{OrgAccountRec, Organization, State};
 
 const CT: &str = "application/x-amz-json-1.1";

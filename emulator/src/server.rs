@@ -18,32 +18,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::Fault;
+use crate::model::Fault;
+use crate::reply::Reply;
 use crate::state::{InFlightGuard, Shared};
 use crate::{control, guardduty, organizations};
-
-/// A response produced by an operation handler, before fault shaping.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) body: Bytes,
-}
-
-impl Reply {
-    pub(crate) fn json(status: u16, content_type: &str, value: &serde_json::Value) -> Reply {
-        Reply {
-            status,
-            headers: vec![("content-type", content_type.to_string())],
-            body: Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
-        }
-    }
-
-    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
-        self.headers.push((name, value.into()));
-        self
-    }
-}
 
 /// Response body: either a complete body, or (ResetMidResponse) a prefix of
 /// the body followed by an error, which makes hyper drop the connection.
@@ -234,8 +212,18 @@ async fn handle(
         Service::Unknown => Vec::new(),
     };
 
-    let (mut guard, fault, latency, seq) =
-        InFlightGuard::begin(&shared, op, service.name(), accounts, authorized);
+    let disable_email = match service {
+        Service::GuardDuty => guardduty::disable_email_notification_in(op, json.as_ref()),
+        _ => None,
+    };
+    let (mut guard, fault, latency, seq) = InFlightGuard::begin(
+        &shared,
+        op,
+        service.name(),
+        accounts,
+        disable_email,
+        authorized,
+    );
     let request_id = format!("00000000-0000-4000-8000-{seq:012x}");
 
     if let Some(d) = latency {

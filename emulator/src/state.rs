@@ -5,7 +5,8 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::{Call, Fault, Member};
+use crate::model::{Call, Fault, Member, status_implies_invitation};
+use crate::util::now_iso8601;
 
 /// One queued fault.
 #[derive(Debug, Clone)]
@@ -94,6 +95,47 @@ impl State {
         self.members.entry(id.to_string()).or_default();
     }
 
+    /// Seeds (or overwrites) a member with any status; creates the detector
+    /// if needed. `invitedAt` is set when the status implies an invitation
+    /// went out (see `status_implies_invitation`).
+    pub(crate) fn put_member(
+        &mut self,
+        detector_id: &str,
+        account_id: &str,
+        email: &str,
+        status: &str,
+    ) {
+        self.ensure_detector(detector_id);
+        let now = now_iso8601();
+        let invited_at = status_implies_invitation(status).then(|| now.clone());
+        self.members
+            .entry(detector_id.to_string())
+            .or_default()
+            .insert(
+                account_id.to_string(),
+                Member {
+                    detector_id: detector_id.to_string(),
+                    account_id: account_id.to_string(),
+                    email: email.to_string(),
+                    relationship_status: status.to_string(),
+                    invited_at,
+                    updated_at: now,
+                    invited_message: None,
+                    disable_email_notification: None,
+                    invite_count: 0,
+                },
+            );
+    }
+
+    /// Forgets recorded calls and resets every `max` in flight to the current count.
+    pub(crate) fn reset_calls(&mut self) {
+        self.calls.clear();
+        self.calls_generation += 1;
+        for f in self.flight.values_mut() {
+            f.max = f.current;
+        }
+    }
+
     /// Takes the first queued fault for `op` that matches the request's accounts.
     pub(crate) fn take_fault(&mut self, op: &str, accounts: &[String]) -> Option<Fault> {
         let pos = self.faults.iter().position(|(o, r)| {
@@ -179,6 +221,7 @@ impl InFlightGuard {
         op: &str,
         service: &'static str,
         accounts: Vec<String>,
+        disable_email_notification: Option<bool>,
         authorized: bool,
     ) -> (InFlightGuard, Option<Fault>, Option<Duration>, u64) {
         let mut st = shared.lock();
@@ -203,6 +246,7 @@ impl InFlightGuard {
             end: None,
             authorized,
             status: None,
+            disable_email_notification,
         });
         let generation = st.calls_generation;
         drop(st);
