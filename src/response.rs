@@ -1,18 +1,92 @@
-//! The output contract: where each account ended ([`Outcome`]) and the
-//! response that lists them, shaped as SPEC.md says.
+//! The output contract: where each account ended ([`Outcome`]), with the
+//! stable codes callers branch on, and the response that lists them, shaped
+//! as the README's contract says.
 
 use serde::Serialize;
+
+/// Why an account was skipped: it needs nothing from this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SkipCode {
+    OrganizationMember,
+    AlreadyEnabled,
+    InvitationPending,
+    MonitoringStopped,
+    VerificationInProgress,
+}
+
+/// Why an account was not processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailCode {
+    InvalidAccountId,
+    OwnAccount,
+    InvalidEmail,
+    MembershipUnknown,
+    EmailRequired,
+    EmailVerificationFailed,
+    UnsupportedStatus,
+    Rejected,
+    CallFailed,
+    NotAttempted,
+    OutcomeUnknown,
+}
+
+impl FailCode {
+    /// Whether retrying can help, for every code but `CALL_FAILED`, whose
+    /// answer depends on the failure.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            FailCode::MembershipUnknown | FailCode::NotAttempted | FailCode::OutcomeUnknown
+        )
+    }
+}
 
 /// Where an account ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Invited,
     WouldInvite,
-    Skipped(String),
-    Unprocessed(String),
+    Skipped {
+        code: SkipCode,
+        reason: String,
+    },
+    Unprocessed {
+        code: FailCode,
+        result: String,
+        retryable: bool,
+    },
 }
 
-/// The response, as SPEC.md shapes it.
+impl Outcome {
+    pub fn skipped(code: SkipCode, reason: impl Into<String>) -> Outcome {
+        Outcome::Skipped {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// Unprocessed, retryable as `code` says.
+    pub fn failed(code: FailCode, result: impl Into<String>) -> Outcome {
+        Outcome::Unprocessed {
+            code,
+            result: result.into(),
+            retryable: code.retryable(),
+        }
+    }
+
+    /// A call that failed as a whole after the SDK's retries.
+    pub fn call_failed(result: impl Into<String>, retryable: bool) -> Outcome {
+        Outcome::Unprocessed {
+            code: FailCode::CallFailed,
+            result: result.into(),
+            retryable,
+        }
+    }
+}
+
+/// The single-Region response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Response {
@@ -47,12 +121,21 @@ impl Response {
                     .would_invite_accounts
                     .get_or_insert_with(Vec::new)
                     .push(account_id),
-                Outcome::Skipped(reason) => response
-                    .skipped_accounts
-                    .push(Skipped { account_id, reason }),
-                Outcome::Unprocessed(result) => response
-                    .unprocessed_accounts
-                    .push(Unprocessed { account_id, result }),
+                Outcome::Skipped { code, reason } => response.skipped_accounts.push(Skipped {
+                    account_id,
+                    code,
+                    reason,
+                }),
+                Outcome::Unprocessed {
+                    code,
+                    result,
+                    retryable,
+                } => response.unprocessed_accounts.push(Unprocessed {
+                    account_id,
+                    code,
+                    result,
+                    retryable,
+                }),
             }
         }
         response
@@ -79,13 +162,17 @@ impl Response {
 #[serde(rename_all = "camelCase")]
 pub struct Skipped {
     pub account_id: String,
+    pub code: SkipCode,
     pub reason: String,
 }
 
-/// The shape of GuardDuty's own `UnprocessedAccount`.
+/// The shape of GuardDuty's own `UnprocessedAccount`, with a stable code
+/// and whether retrying can help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unprocessed {
     pub account_id: String,
+    pub code: FailCode,
     pub result: String,
+    pub retryable: bool,
 }

@@ -15,7 +15,8 @@ use guardduty_inviter::engine::Aws;
 use guardduty_inviter::error::InvocationError;
 use guardduty_inviter::handler::Inviter;
 use guardduty_inviter::plan::{
-    AccountsPage, Call, CallError, MemberRecord, Membership, OrgError, Rejected, Reply,
+    AccountsPage, Call, CallError, MemberRecord, MemberStatus, Membership, OrgError, Rejected,
+    Reply,
 };
 use guardduty_inviter::response::Response;
 use proptest::prelude::*;
@@ -113,11 +114,16 @@ impl Aws for FakeAws {
                         .step_by(2)
                         .map(|account_id| MemberRecord {
                             account_id,
-                            status: "Removed".into(),
+                            status: MemberStatus::Removed,
                             email: None,
                             invited_at: None,
                         })
                         .collect())
+                }),
+                Call::DeleteMembers { .. } => Reply::Deleted(if error {
+                    Err(CallError::new("InternalServerErrorException: boom", true))
+                } else {
+                    Ok(vec![])
                 }),
                 Call::CreateMembers { accounts, .. } => Reply::Created(match fault {
                     Fault::Error => Err(CallError::new("InternalServerErrorException: boom", true)),

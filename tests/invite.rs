@@ -8,6 +8,7 @@ use std::time::Duration;
 use emulator::{Emulator, Fault};
 use guardduty_inviter::config::{OrganizationsCheck, Settings};
 use guardduty_inviter::error::InvocationError;
+use guardduty_inviter::response::FailCode;
 use serde_json::json;
 use support::*;
 
@@ -492,11 +493,13 @@ async fn throttling_is_absorbed_by_sdk_retries() {
     .unwrap();
     assert_eq!(response.invited_accounts, ["111111111111"]);
     assert_eq!(response.skipped_accounts.len(), 1);
-    // 777777777777 is outside the organization but not a GuardDuty member.
+    // 777777777777 is outside the organization but not a GuardDuty member,
+    // and the event gives no e-mail to create it with.
     assert_eq!(
-        result_of(&response, "777777777777"),
-        emulator::RESULT_NOT_A_MEMBER
+        response.unprocessed_accounts[0].code,
+        FailCode::EmailRequired
     );
+    assert_eq!(response.unprocessed_accounts[0].account_id, "777777777777");
 }
 
 fn members(emu: &Emulator, count: u64, base: u64) -> Vec<String> {

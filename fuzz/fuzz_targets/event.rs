@@ -25,7 +25,7 @@ use guardduty_inviter::engine::Aws;
 use guardduty_inviter::event;
 use guardduty_inviter::handler::Inviter;
 use guardduty_inviter::plan::{
-    AccountsPage, BATCH, Call, MemberRecord, Membership, OrgError, Rejected, Reply,
+    AccountsPage, BATCH, Call, MemberRecord, MemberStatus, Membership, OrgError, Rejected, Reply,
 };
 use guardduty_inviter::response::Response;
 use libfuzzer_sys::fuzz_target;
@@ -116,11 +116,17 @@ impl Aws for FakeAws {
                     .filter(|id| id.ends_with(['0', '2', '4', '6', '8']))
                     .map(|account_id| MemberRecord {
                         account_id,
-                        status: "Removed".into(),
+                        status: MemberStatus::Removed,
                         email: None,
                         invited_at: None,
                     })
                     .collect()))
+            }
+            Call::DeleteMembers { account_ids, .. } => {
+                // A change, like creating: counted with the creates.
+                self.creates.fetch_add(1, Ordering::SeqCst);
+                check_batch("DeleteMembers", &account_ids);
+                Reply::Deleted(Ok(vec![]))
             }
             Call::CreateMembers { accounts, .. } => {
                 self.creates.fetch_add(1, Ordering::SeqCst);

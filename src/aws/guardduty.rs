@@ -4,7 +4,7 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{AccountDetail, Member, UnprocessedAccount};
 
 use super::error::call_error;
-use crate::plan::{CallError, MemberRecord, Rejected};
+use crate::plan::{CallError, MemberRecord, MemberStatus, Rejected};
 
 /// The region's detector, if there is one (there is at most one).
 pub async fn list_detectors(client: &Client) -> Result<Option<String>, CallError> {
@@ -32,6 +32,22 @@ pub async fn get_members(
         .await
         .map_err(|e| call_error(&e))?;
     Ok(out.members().iter().filter_map(record).collect())
+}
+
+/// Removes the members' records, so that they can be created anew.
+pub async fn delete_members(
+    client: &Client,
+    detector_id: &str,
+    account_ids: Vec<String>,
+) -> Result<Vec<Rejected>, CallError> {
+    let out = client
+        .delete_members()
+        .detector_id(detector_id)
+        .set_account_ids(Some(account_ids))
+        .send()
+        .await
+        .map_err(|e| call_error(&e))?;
+    Ok(rejected(out.unprocessed_accounts(), |_| false))
 }
 
 pub async fn create_members(
@@ -88,7 +104,7 @@ pub fn is_already_member(result: &str) -> bool {
 fn record(member: &Member) -> Option<MemberRecord> {
     Some(MemberRecord {
         account_id: member.account_id()?.to_owned(),
-        status: member.relationship_status().unwrap_or_default().to_owned(),
+        status: MemberStatus::parse(member.relationship_status().unwrap_or_default()),
         email: member.email().map(str::to_owned),
         invited_at: member.invited_at().map(str::to_owned),
     })

@@ -45,6 +45,12 @@ impl Aws for AwsClients {
             } => Reply::Members(
                 guardduty::get_members(&self.guardduty, &detector_id, account_ids).await,
             ),
+            Call::DeleteMembers {
+                detector_id,
+                account_ids,
+            } => Reply::Deleted(
+                guardduty::delete_members(&self.guardduty, &detector_id, account_ids).await,
+            ),
             Call::CreateMembers {
                 detector_id,
                 accounts,

@@ -29,6 +29,10 @@ pub enum Call {
         detector_id: String,
         account_ids: Vec<String>,
     },
+    DeleteMembers {
+        detector_id: String,
+        account_ids: Vec<String>,
+    },
     CreateMembers {
         detector_id: String,
         /// (account ID, e-mail)
@@ -57,6 +61,7 @@ impl Call {
             Call::ListAccounts { .. } => "ListAccounts",
             Call::ListDetectors => "ListDetectors",
             Call::GetMembers { .. } => "GetMembers",
+            Call::DeleteMembers { .. } => "DeleteMembers",
             Call::CreateMembers { .. } => "CreateMembers",
             Call::InviteMembers { .. } => "InviteMembers",
         }
@@ -78,6 +83,7 @@ pub enum Reply {
     /// The member records GuardDuty has among the accounts asked.
     Members(Result<Vec<MemberRecord>, CallError>),
     /// The accounts GuardDuty left unprocessed, and why.
+    Deleted(Result<Vec<Rejected>, CallError>),
     Created(Result<Vec<Rejected>, CallError>),
     Invited(Result<Vec<Rejected>, CallError>),
 }
@@ -135,8 +141,7 @@ impl fmt::Display for CallError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberRecord {
     pub account_id: String,
-    /// GuardDuty's `relationshipStatus`, as it spells it.
-    pub status: String,
+    pub status: MemberStatus,
     pub email: Option<String>,
     /// When the account was last invited (GuardDuty's `invitedAt`).
     pub invited_at: Option<String>,
@@ -151,4 +156,44 @@ pub struct Rejected {
     /// `CreateMembers` only: the account is a member already (a race with
     /// another caller). Not a failure: the account is invited as it is.
     pub already_member: bool,
+}
+
+/// GuardDuty's `relationshipStatus` of a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberStatus {
+    Created,
+    Invited,
+    Enabled,
+    Disabled,
+    Removed,
+    Resigned,
+    EmailVerificationInProgress,
+    EmailVerificationFailed,
+    /// Any other status, as GuardDuty spells it.
+    Other(String),
+}
+
+impl MemberStatus {
+    pub fn parse(status: &str) -> MemberStatus {
+        const KNOWN: [(&str, MemberStatus); 8] = [
+            ("Created", MemberStatus::Created),
+            ("Invited", MemberStatus::Invited),
+            ("Enabled", MemberStatus::Enabled),
+            ("Disabled", MemberStatus::Disabled),
+            ("Removed", MemberStatus::Removed),
+            ("Resigned", MemberStatus::Resigned),
+            (
+                "EmailVerificationInProgress",
+                MemberStatus::EmailVerificationInProgress,
+            ),
+            (
+                "EmailVerificationFailed",
+                MemberStatus::EmailVerificationFailed,
+            ),
+        ];
+        KNOWN
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(status))
+            .map_or_else(|| MemberStatus::Other(status.to_owned()), |(_, s)| s)
+    }
 }

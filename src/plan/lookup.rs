@@ -10,6 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::call::{AccountsPage, Call, CallId, Fatal, Membership, OrgError};
+use crate::response::{FailCode, Outcome};
 
 /// How membership is looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +50,7 @@ pub enum Found {
     Member(usize, Option<String>),
     Outside(usize),
     /// Its membership can no longer be learned: never invited.
-    Unknown(usize, String),
+    Unknown(usize, Outcome),
 }
 
 /// What the invocation learned from Organizations, for the warm cache.
@@ -310,17 +311,23 @@ impl Lookup {
 
     /// Why each account still waiting at the end has no answer: its lookup
     /// was in flight, or never attempted. Retrying is safe either way.
-    pub fn finish(&self) -> Vec<(usize, &'static str)> {
+    pub fn finish(&self) -> Vec<(usize, Outcome)> {
         let page_in_flight = self.page_in_flight();
         (0..self.waiting.len())
             .filter(|&i| self.waiting[i])
             .map(|i| {
-                let reason = if page_in_flight || self.describe[i] == Describe::InFlight {
-                    "AWS Organizations membership could not be determined: the lookup was still in flight when the function had to answer; not invited, retrying is safe"
+                let outcome = if page_in_flight || self.describe[i] == Describe::InFlight {
+                    Outcome::failed(
+                        FailCode::MembershipUnknown,
+                        "AWS Organizations membership could not be determined: the lookup was still in flight when the function had to answer; not invited, retrying is safe",
+                    )
                 } else {
-                    "AWS Organizations membership could not be determined: not attempted because the invocation's deadline was near; not invited, retrying is safe"
+                    Outcome::failed(
+                        FailCode::NotAttempted,
+                        "AWS Organizations membership could not be determined: not attempted because the invocation's deadline was near; not invited, retrying is safe",
+                    )
                 };
-                (i, reason)
+                (i, outcome)
             })
             .collect()
     }
@@ -413,8 +420,11 @@ impl Lookup {
             self.left -= 1;
             found.push(Found::Unknown(
                 i,
-                format!(
-                    "AWS Organizations membership could not be determined ({error}); not invited"
+                Outcome::failed(
+                    FailCode::MembershipUnknown,
+                    format!(
+                        "AWS Organizations membership could not be determined ({error}); not invited"
+                    ),
                 ),
             ));
         }

@@ -13,6 +13,7 @@
 
 mod call;
 mod lookup;
+mod member;
 mod pipeline;
 mod triage;
 
@@ -22,14 +23,15 @@ mod tests;
 use std::collections::HashMap;
 
 pub use call::{
-    AccountsPage, Call, CallError, CallId, Fatal, MemberRecord, Membership, OrgError, Rejected,
-    Reply, Service,
+    AccountsPage, Call, CallError, CallId, Fatal, MemberRecord, MemberStatus, Membership, OrgError,
+    Rejected, Reply, Service,
 };
 pub use lookup::{Found, Learned, Lookup, Strategy, choose_strategy};
+pub use member::{Next, next_step};
 pub use pipeline::{BATCH, Flow, Invitation, Pipeline};
 pub use triage::{Triaged, triage};
 
-use crate::response::Outcome;
+use crate::response::{Outcome, SkipCode};
 
 /// How far the invocation is from its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,6 +86,7 @@ impl Plan {
         let mut decided = Vec::new();
         let mut settled = Vec::new();
         let mut unknown = Vec::new();
+        let mut candidates = Vec::new();
         for (i, (id, triaged)) in triaged.into_iter().enumerate() {
             match triaged {
                 Triaged::Decided(outcome) => {
@@ -101,8 +104,14 @@ impl Plan {
                         Some(Membership::Member { org_id }) => {
                             settled.push(Found::Member(i, org_id))
                         }
-                        Some(Membership::NotMember) => settled.push(Found::Outside(i)),
-                        None => unknown.push(i),
+                        Some(Membership::NotMember) => {
+                            candidates.push(i);
+                            settled.push(Found::Outside(i))
+                        }
+                        None => {
+                            candidates.push(i);
+                            unknown.push(i)
+                        }
                     }
                 }
             }
@@ -126,11 +135,14 @@ impl Plan {
             done: 0,
             slots,
             lookup: Lookup::new(n, unknown, slots, opts.known_pages),
-            pipeline: Pipeline::new(opts.detector_id, invitation),
+            pipeline: Pipeline::new(n, opts.detector_id, invitation),
             wrapping_up: false,
             next_id: 0,
         };
         plan.record(decided);
+        for i in candidates {
+            plan.pipeline.enlist(i);
+        }
         plan.found(settled);
         plan
     }
@@ -165,8 +177,7 @@ impl Plan {
             self.wrapping_up = true;
             let found = self.lookup.wrap_up();
             self.found(found);
-            let decided = self.pipeline.wrap_up();
-            self.record(decided);
+            self.pipeline.wrap_up();
         }
         let mut calls = Vec::new();
         if phase == Phase::Stopped {
@@ -186,12 +197,7 @@ impl Plan {
             lookups_done: self.lookup.left() == 0,
             gate_open: self.lookup.gate_open(),
         };
-        let mut decided = Vec::new();
-        calls.extend(
-            self.pipeline
-                .next_calls(flow, &mut self.next_id, &mut decided),
-        );
-        self.record(decided);
+        calls.extend(self.pipeline.next_calls(flow, &mut self.next_id));
         calls
     }
 
@@ -216,17 +222,14 @@ impl Plan {
                 self.record(decided);
             }
             Reply::Members(answer) => {
-                let decided = self.pipeline.on_members(id, answer, &self.ids);
+                let decided = self
+                    .pipeline
+                    .on_members(id, answer, &self.ids, &self.emails);
                 self.record(decided);
             }
-            Reply::Created(answer) => {
-                let decided = self.pipeline.on_created(id, answer, &self.ids);
-                self.record(decided);
-            }
-            Reply::Invited(answer) => {
-                let decided = self.pipeline.on_invited(id, answer, &self.ids);
-                self.record(decided);
-            }
+            Reply::Deleted(answer) => self.written(id, "DeleteMembers", answer),
+            Reply::Created(answer) => self.written(id, "CreateMembers", answer),
+            Reply::Invited(answer) => self.written(id, "InviteMembers", answer),
         }
         Ok(())
     }
@@ -235,24 +238,31 @@ impl Plan {
     /// reported as not attempted, or of unknown outcome if their call is in
     /// flight; retrying them is safe either way.
     pub fn finish(mut self) -> Vec<(String, Outcome)> {
-        let waiting: Vec<(usize, Outcome)> = self
+        let waiting = self
             .lookup
             .finish()
             .into_iter()
-            .chain(self.pipeline.finish())
-            .map(|(i, reason)| (i, Outcome::Unprocessed(reason.into())))
-            .collect();
+            .chain(self.pipeline.finish());
+        let waiting: Vec<(usize, Outcome)> = waiting.collect();
         self.record(waiting);
         self.ids
             .into_iter()
             .zip(self.outcome)
             .map(|(id, outcome)| {
                 let outcome = outcome.unwrap_or_else(|| {
-                    Outcome::Unprocessed("outcome unknown; retrying is safe".into())
+                    Outcome::failed(
+                        crate::response::FailCode::OutcomeUnknown,
+                        "outcome unknown; retrying is safe",
+                    )
                 });
                 (id, outcome)
             })
             .collect()
+    }
+
+    fn written(&mut self, id: CallId, operation: &str, answer: Result<Vec<Rejected>, CallError>) {
+        let decided = self.pipeline.on_written(id, operation, answer, &self.ids);
+        self.record(decided);
     }
 
     /// Routes what the lookup settled: members are skipped, the others go on
@@ -261,17 +271,18 @@ impl Plan {
         for found in found {
             let decided = match found {
                 Found::Member(i, org_id) => {
+                    self.pipeline.withdraw(i);
                     let reason = match org_id {
                         Some(org) => format!("managed by AWS Organizations ({org})"),
                         None => "managed by AWS Organizations".to_owned(),
                     };
-                    Some((i, Outcome::Skipped(reason)))
+                    Some((i, Outcome::skipped(SkipCode::OrganizationMember, reason)))
                 }
-                Found::Outside(i) => {
-                    let has_email = self.emails[i].is_some();
-                    self.pipeline.admit(i, has_email).map(|o| (i, o))
+                Found::Outside(i) => self.pipeline.admit(i).map(|o| (i, o)),
+                Found::Unknown(i, outcome) => {
+                    self.pipeline.withdraw(i);
+                    Some((i, outcome))
                 }
-                Found::Unknown(i, reason) => Some((i, Outcome::Unprocessed(reason))),
             };
             self.record(decided);
         }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::event::{Email, Named, Request};
+use crate::response::{FailCode, SkipCode};
 
 fn request(ids: &[&str]) -> Request {
     Request {
@@ -32,8 +33,36 @@ fn id(n: usize) -> String {
     format!("{:012}", 100_000_000_000 + n)
 }
 
+/// A GuardDuty member record.
+fn record(account_id: &str, status: MemberStatus) -> MemberRecord {
+    MemberRecord {
+        account_id: account_id.into(),
+        status,
+        email: Some("old@example.com".into()),
+        invited_at: None,
+    }
+}
+
+/// The records of `ids` as this test world has them: accounts whose ID
+/// starts with 3 are not GuardDuty members, all others are `Removed` ones.
+fn records(ids: &[String]) -> Vec<MemberRecord> {
+    ids.iter()
+        .filter(|id| !id.starts_with('3'))
+        .map(|id| record(id, MemberStatus::Removed))
+        .collect()
+}
+
+/// The message (result or reason) of an outcome that has one.
+fn text(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Unprocessed { result, .. } => result,
+        Outcome::Skipped { reason, .. } => reason,
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Answers every call at once: `members` are in the organization, the
-/// rest are not; GuardDuty accepts everything.
+/// rest are not; GuardDuty has the [`records`] and accepts everything.
 fn answer(call: &Call, members: &[String]) -> Reply {
     match call {
         Call::DescribeAccount { account_id } => {
@@ -57,7 +86,8 @@ fn answer(call: &Call, members: &[String]) -> Reply {
             }))
         }
         Call::ListDetectors => Reply::Detectors(Ok(Some("found".into()))),
-        Call::GetMembers { .. } => Reply::Members(Ok(vec![])),
+        Call::GetMembers { account_ids, .. } => Reply::Members(Ok(records(account_ids))),
+        Call::DeleteMembers { .. } => Reply::Deleted(Ok(vec![])),
         Call::CreateMembers { .. } => Reply::Created(Ok(vec![])),
         Call::InviteMembers { .. } => Reply::Invited(Ok(vec![])),
     }
@@ -94,9 +124,19 @@ fn triage_applies_the_first_rows_in_order() {
     r.accounts[4].email = Email::Missing;
     let t = triage(&r, Some("123456789012"));
     let reason = |i: usize| match &t[i].1 {
-        Triaged::Decided(Outcome::Unprocessed(r)) => r.clone(),
+        Triaged::Decided(Outcome::Unprocessed { result, .. }) => result.clone(),
         other => panic!("{other:?}"),
     };
+    let code = |i: usize| match &t[i].1 {
+        Triaged::Decided(Outcome::Unprocessed {
+            code, retryable, ..
+        }) => (*code, *retryable),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code(0), (FailCode::InvalidAccountId, false));
+    assert_eq!(code(1), (FailCode::OwnAccount, false));
+    assert_eq!(code(3), (FailCode::InvalidEmail, false));
+    assert_eq!(code(4), (FailCode::InvalidEmail, false));
     assert!(reason(0).starts_with("invalid account ID"));
     assert!(reason(1).contains("cannot invite itself"));
     assert_eq!(t[2].1, Triaged::Candidate(None));
@@ -157,7 +197,10 @@ fn members_are_skipped_and_the_rest_invited_with_describe() {
         if i == 1 || i == 5 {
             assert_eq!(
                 *outcome,
-                Outcome::Skipped("managed by AWS Organizations (o-1)".into())
+                Outcome::skipped(
+                    SkipCode::OrganizationMember,
+                    "managed by AWS Organizations (o-1)"
+                )
             );
         } else {
             assert_eq!(*outcome, Outcome::Invited);
@@ -207,12 +250,10 @@ fn dry_run_invites_nothing_and_creates_nothing() {
     opts.detector_id = None;
     let mut plan = Plan::new(triage(&r, None), |_| None, opts);
     let rounds = run(&mut plan, &[]);
-    assert!(
-        rounds
-            .iter()
-            .flatten()
-            .all(|c| matches!(c, Call::DescribeAccount { .. } | Call::ListDetectors))
-    );
+    assert!(rounds.iter().flatten().all(|c| matches!(
+        c,
+        Call::DescribeAccount { .. } | Call::ListDetectors | Call::GetMembers { .. }
+    )));
     assert_eq!(plan.detector_id(), Some("found"));
     assert!(
         plan.finish()
@@ -233,12 +274,7 @@ fn email_accounts_are_created_only_when_not_yet_members() {
     assert!(matches!(&calls[0].1, Call::GetMembers { account_ids, .. } if account_ids.len() == 2));
     plan.on_reply(
         calls[0].0,
-        Reply::Members(Ok(vec![MemberRecord {
-            account_id: "222222222222".into(),
-            status: "Removed".into(),
-            email: None,
-            invited_at: None,
-        }])),
+        Reply::Members(Ok(vec![record("222222222222", MemberStatus::Removed)])),
     )
     .unwrap();
     let calls = plan.next_calls(Phase::Normal);
@@ -294,6 +330,11 @@ fn an_unknown_membership_is_never_invited() {
     .unwrap();
     plan.on_reply(calls[1].0, Reply::Account(Ok(Membership::NotMember)))
         .unwrap();
+    let Call::GetMembers { account_ids, .. } = &calls[2].1 else {
+        panic!("{calls:?}")
+    };
+    plan.on_reply(calls[2].0, Reply::Members(Ok(records(account_ids))))
+        .unwrap();
     let calls = plan.next_calls(Phase::Normal);
     assert!(
         matches!(&calls[0].1, Call::InviteMembers { account_ids, .. } if account_ids == &["222222222222"])
@@ -301,9 +342,15 @@ fn an_unknown_membership_is_never_invited() {
     plan.on_reply(calls[0].0, Reply::Invited(Ok(vec![])))
         .unwrap();
     let outcomes = plan.finish();
-    assert!(
-        matches!(&outcomes[0].1, Outcome::Unprocessed(r) if r.contains("ServiceException: boom"))
-    );
+    assert!(text(&outcomes[0].1).contains("ServiceException: boom"));
+    assert!(matches!(
+        outcomes[0].1,
+        Outcome::Unprocessed {
+            code: FailCode::MembershipUnknown,
+            retryable: true,
+            ..
+        }
+    ));
     assert_eq!(outcomes[1].1, Outcome::Invited);
 }
 
@@ -316,6 +363,12 @@ fn no_organization_means_everyone_is_invited() {
     );
     let calls = plan.next_calls(Phase::Normal);
     plan.on_reply(calls[0].0, Reply::Account(Err(OrgError::NotInUse)))
+        .unwrap();
+    let read = calls.last().unwrap();
+    let Call::GetMembers { account_ids, .. } = &read.1 else {
+        panic!("{calls:?}")
+    };
+    plan.on_reply(read.0, Reply::Members(Ok(records(account_ids))))
         .unwrap();
     let calls = plan.next_calls(Phase::Normal);
     assert!(
@@ -350,7 +403,15 @@ fn missing_detector_is_fatal_and_failed_lookup_is_per_account() {
     .unwrap();
     assert!(plan.is_done());
     let outcomes = plan.finish();
-    assert!(matches!(&outcomes[0].1, Outcome::Unprocessed(r) if r.contains("detector")));
+    assert!(text(&outcomes[0].1).contains("detector"));
+    assert!(matches!(
+        outcomes[0].1,
+        Outcome::Unprocessed {
+            code: FailCode::CallFailed,
+            retryable: true,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -361,7 +422,13 @@ fn deadline_reports_waiting_and_in_flight_accounts() {
     opts.known_pages = Some(100);
     let mut plan = Plan::new(triage(&request(&refs), None), |_| None, opts);
     let first = plan.next_calls(Phase::Normal);
-    assert_eq!(first.len(), 5);
+    // Five lookups, and the member records read side by side.
+    assert_eq!(first.len(), 6);
+    let Call::GetMembers { account_ids, .. } = &first[5].1 else {
+        panic!("{first:?}")
+    };
+    plan.on_reply(first[5].0, Reply::Members(Ok(records(account_ids))))
+        .unwrap();
     // Two answers come back, then time runs short.
     plan.on_reply(first[0].0, Reply::Account(Ok(Membership::NotMember)))
         .unwrap();
@@ -373,15 +440,211 @@ fn deadline_reports_waiting_and_in_flight_accounts() {
     );
     assert!(plan.next_calls(Phase::Stopped).is_empty());
     let outcomes = plan.finish();
-    let reasons: Vec<&str> = outcomes
-        .iter()
-        .map(|(_, o)| match o {
-            Outcome::Unprocessed(r) => r.as_str(),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let reasons: Vec<&str> = outcomes.iter().map(|(_, o)| text(o)).collect();
+    let code = |i: usize| match &outcomes[i].1 {
+        Outcome::Unprocessed {
+            code, retryable, ..
+        } => (*code, *retryable),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code(0), (FailCode::OutcomeUnknown, true));
+    assert_eq!(code(2), (FailCode::MembershipUnknown, true));
+    assert_eq!(code(11), (FailCode::NotAttempted, true));
     assert!(reasons[0].starts_with("outcome unknown"));
     assert!(reasons[2].contains("still in flight"));
     assert!(reasons[11].contains("not attempted"));
     assert!(reasons.iter().all(|r| r.contains("retrying is safe")));
+}
+
+/// The calls of each operation, over all rounds.
+fn count(rounds: &[Vec<Call>], operation: &str) -> usize {
+    rounds
+        .iter()
+        .flatten()
+        .filter(|c| c.operation() == operation)
+        .count()
+}
+
+#[test]
+fn member_records_are_read_side_by_side_with_the_lookup() {
+    let ids: Vec<String> = (0..8).map(id).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut plan = Plan::new(triage(&request(&refs), None), |_| None, options());
+    let first = plan.next_calls(Phase::Normal);
+    let ops: Vec<&str> = first.iter().map(|(_, c)| c.operation()).collect();
+    assert_eq!(
+        ops,
+        ["DescribeAccount"; 5]
+            .iter()
+            .copied()
+            .chain(["GetMembers"])
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_record_read_for_an_organization_member_is_never_acted_on() {
+    let ids: Vec<String> = (0..8).map(id).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let members = ids.clone();
+    let mut plan = Plan::new(triage(&request(&refs), None), |_| None, options());
+    let rounds = run(&mut plan, &members);
+    assert_eq!(count(&rounds, "GetMembers"), 1);
+    assert_eq!(
+        count(&rounds, "InviteMembers") + count(&rounds, "CreateMembers"),
+        0
+    );
+    assert_eq!(plan.detector_id(), None, "no account needed GuardDuty");
+    assert!(plan.finish().iter().all(|(_, o)| matches!(
+        o,
+        Outcome::Skipped {
+            code: SkipCode::OrganizationMember,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn the_detector_is_looked_up_only_when_an_account_needs_it() {
+    let mut opts = options();
+    opts.detector_id = None;
+    let mut plan = Plan::new(triage(&request(&["111111111111"]), None), |_| None, opts);
+    let rounds = run(&mut plan, &["111111111111".to_string()]);
+    assert_eq!(
+        count(&rounds, "ListDetectors") + count(&rounds, "GetMembers"),
+        0
+    );
+}
+
+#[test]
+fn a_failed_verification_with_a_new_email_is_deleted_created_and_invited() {
+    let mut r = request(&["111111111111"]);
+    r.accounts[0].email = Email::Given("new@example.com".into());
+    let mut opts = options();
+    opts.check_organizations = false;
+    let mut plan = Plan::new(triage(&r, None), |_| None, opts);
+    let calls = plan.next_calls(Phase::Normal);
+    plan.on_reply(
+        calls[0].0,
+        Reply::Members(Ok(vec![record(
+            "111111111111",
+            MemberStatus::EmailVerificationFailed,
+        )])),
+    )
+    .unwrap();
+    let mut ops = Vec::new();
+    loop {
+        let calls = plan.next_calls(Phase::Normal);
+        let Some((id, call)) = calls.into_iter().next() else {
+            break;
+        };
+        ops.push(call.operation());
+        if let Call::CreateMembers { accounts, .. } = &call {
+            assert_eq!(
+                accounts,
+                &[("111111111111".to_string(), "new@example.com".to_string())]
+            );
+        }
+        plan.on_reply(id, answer(&call, &[])).unwrap();
+    }
+    assert_eq!(ops, ["DeleteMembers", "CreateMembers", "InviteMembers"]);
+    assert_eq!(plan.finish()[0].1, Outcome::Invited);
+}
+
+#[test]
+fn a_dry_run_reads_and_decides_but_writes_nothing() {
+    let mut r = request(&["111111111111", "311111111111", "322222222222"]);
+    r.accounts[2].email = Email::Given("a@example.com".into());
+    let mut opts = options();
+    opts.dry_run = true;
+    opts.check_organizations = false;
+    let mut plan = Plan::new(triage(&r, None), |_| None, opts);
+    let rounds = run(&mut plan, &[]);
+    assert_eq!(count(&rounds, "GetMembers"), 1);
+    assert_eq!(rounds.iter().flatten().count(), 1, "{rounds:?}");
+    let outcomes = plan.finish();
+    assert_eq!(outcomes[0].1, Outcome::WouldInvite);
+    assert!(matches!(
+        outcomes[1].1,
+        Outcome::Unprocessed {
+            code: FailCode::EmailRequired,
+            retryable: false,
+            ..
+        }
+    ));
+    assert_eq!(outcomes[2].1, Outcome::WouldInvite);
+}
+
+#[test]
+fn failed_reads_and_rejections_carry_their_codes() {
+    let mut opts = options();
+    opts.check_organizations = false;
+    let mut plan = Plan::new(
+        triage(&request(&["111111111111", "222222222222"]), None),
+        |_| None,
+        opts,
+    );
+    let calls = plan.next_calls(Phase::Normal);
+    plan.on_reply(
+        calls[0].0,
+        Reply::Members(Ok(records(&["111111111111".into()]))),
+    )
+    .unwrap();
+    let calls = plan.next_calls(Phase::Normal);
+    assert!(
+        matches!(&calls[..], [(_, Call::InviteMembers { account_ids, .. })] if account_ids == &["111111111111"]),
+        "222222222222 has no record and no e-mail: {calls:?}"
+    );
+    let outcomes = plan.finish();
+    assert!(matches!(
+        outcomes[1].1,
+        Outcome::Unprocessed {
+            code: FailCode::EmailRequired,
+            ..
+        }
+    ));
+
+    let mut opts = options();
+    opts.check_organizations = false;
+    let mut plan = Plan::new(
+        triage(&request(&["111111111111", "222222222222"]), None),
+        |_| None,
+        opts,
+    );
+    let calls = plan.next_calls(Phase::Normal);
+    plan.on_reply(
+        calls[0].0,
+        Reply::Members(Err(CallError::new("AccessDeniedException: no", false))),
+    )
+    .unwrap();
+    assert!(plan.is_done());
+    for (_, o) in plan.finish() {
+        assert!(
+            matches!(o, Outcome::Unprocessed { code: FailCode::CallFailed, retryable: false, ref result } if result.starts_with("GetMembers failed"))
+        );
+    }
+
+    let mut opts = options();
+    opts.check_organizations = false;
+    let mut plan = Plan::new(
+        triage(&request(&["111111111111", "122222222222"]), None),
+        |_| None,
+        opts,
+    );
+    let calls = plan.next_calls(Phase::Normal);
+    plan.on_reply(calls[0].0, answer(&calls[0].1, &[])).unwrap();
+    let calls = plan.next_calls(Phase::Normal);
+    let refusal = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
+    plan.on_reply(
+        calls[0].0,
+        Reply::Invited(Ok(vec![Rejected {
+            account_id: "122222222222".into(),
+            result: refusal.into(),
+            already_member: false,
+        }])),
+    )
+    .unwrap();
+    let outcomes = plan.finish();
+    assert_eq!(outcomes[0].1, Outcome::Invited);
+    assert_eq!(outcomes[1].1, Outcome::failed(FailCode::Rejected, refusal));
 }

@@ -2,7 +2,7 @@
 //! order: the account ID, the caller's own account, the e-mail.
 
 use crate::event::{Email, Request};
-use crate::response::Outcome;
+use crate::response::{FailCode, Outcome};
 use crate::validate::{check_account_id, check_email};
 
 /// A per-account decision that needs no AWS call, or the account to work on.
@@ -21,25 +21,28 @@ pub fn triage(request: &Request, own_account: Option<&str>) -> Vec<(String, Tria
         .map(|named| {
             let id = &named.account_id;
             let triaged = if let Err(why) = check_account_id(id) {
-                Triaged::Decided(Outcome::Unprocessed(format!(
-                    "invalid account ID: must be exactly 12 digits ({why})"
-                )))
+                Triaged::Decided(Outcome::failed(
+                    FailCode::InvalidAccountId,
+                    format!("invalid account ID: must be exactly 12 digits ({why})"),
+                ))
             } else if own_account == Some(id.as_str()) {
-                Triaged::Decided(Outcome::Unprocessed(
-                    "this is the administrator's own account: an administrator cannot invite itself"
-                        .into(),
+                Triaged::Decided(Outcome::failed(
+                    FailCode::OwnAccount,
+                    "this is the administrator's own account: an administrator cannot invite itself",
                 ))
             } else {
                 match &named.email {
                     Email::NotGiven => Triaged::Candidate(None),
-                    Email::Missing => Triaged::Decided(Outcome::Unprocessed(
-                        "e-mail missing: each accounts item needs a string email".into(),
+                    Email::Missing => Triaged::Decided(Outcome::failed(
+                        FailCode::InvalidEmail,
+                        "e-mail missing: each accounts item needs a string email",
                     )),
                     Email::Given(email) => match check_email(email) {
                         Ok(()) => Triaged::Candidate(Some(email.clone())),
-                        Err(why) => {
-                            Triaged::Decided(Outcome::Unprocessed(format!("invalid e-mail: {why}")))
-                        }
+                        Err(why) => Triaged::Decided(Outcome::failed(
+                            FailCode::InvalidEmail,
+                            format!("invalid e-mail: {why}"),
+                        )),
                     },
                 }
             };
