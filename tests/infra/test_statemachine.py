@@ -92,13 +92,16 @@ class FakeInviter:
             out["wouldInviteAccounts"] = []
         for a in dict.fromkeys(payload["accountIds"]):
             if not (isinstance(a, str) and len(a) == 12 and a.isdigit()):
-                out["unprocessedAccounts"].append({"accountId": a, "result": "invalid account ID: must be exactly 12 digits"})
+                out["unprocessedAccounts"].append({"accountId": a, "code": "INVALID_ACCOUNT_ID", "retryable": False,
+                                                  "result": "invalid account ID: must be exactly 12 digits"})
             elif a in ORG:
-                out["skippedAccounts"].append({"accountId": a, "reason": "managed by AWS Organizations (o-exampleorgid)"})
+                out["skippedAccounts"].append({"accountId": a, "code": "ORGANIZATION_MEMBER",
+                                              "reason": "managed by AWS Organizations (o-exampleorgid)"})
             elif a in MEMBERS:
                 out["wouldInviteAccounts" if dry else "invitedAccounts"].append(a)
             else:
-                out["unprocessedAccounts"].append({"accountId": a, "result": NOT_A_MEMBER})
+                out["unprocessedAccounts"].append({"accountId": a, "code": "EMAIL_REQUIRED", "retryable": False,
+                                                  "result": NOT_A_MEMBER})
         return out
 
 
@@ -135,8 +138,9 @@ def assert_merged_shape(result):
     for key in result:
         assert isinstance(result[key], list), (key, result[key])
     assert all(isinstance(a, str) for a in result["invitedAccounts"] + result["wouldInviteAccounts"])
-    assert all(set(s) == {"accountId", "reason"} for s in result["skippedAccounts"])
-    assert all(set(u) == {"accountId", "result"} for u in result["unprocessedAccounts"])
+    assert all(set(s) == {"accountId", "code", "reason"} for s in result["skippedAccounts"])
+    assert all(set(u) == {"accountId", "code", "retryable", "result"} for u in result["unprocessedAccounts"])
+    assert all(isinstance(u["retryable"], bool) for u in result["unprocessedAccounts"])
 
 
 # ----------------------------------------------------------- structure
@@ -273,6 +277,7 @@ def test_a_batch_refused_by_the_function_is_reported_unprocessed():
     assert {u["result"] for u in failed} == {
         "the function refused this batch: InvalidEvent: more distinct account IDs than MAX_ACCOUNTS_PER_EVENT"
     }
+    assert {(u["code"], u["retryable"]) for u in failed} == {("CALL_FAILED", False)}
     assert result["invitedAccounts"] == ["111111111111"]
     assert_merged_shape(result)
     assert_exactly_once(result, ids)
@@ -312,6 +317,8 @@ def test_exhausted_retries_and_unknown_errors_end_in_unprocessed():
     by_id = {u["accountId"]: u["result"] for u in result["unprocessedAccounts"]}
     assert "Lambda.ServiceException" in by_id["111111111111"]
     assert "States.Timeout" in by_id["666666666666"]
+    codes = {(u["code"], u["retryable"]) for u in result["unprocessedAccounts"]}
+    assert codes == {("OUTCOME_UNKNOWN", True)}, "a failed batch may have done part: retry it"
     assert_exactly_once(result, ["111111111111", "666666666666"])
 
 

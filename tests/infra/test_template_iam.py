@@ -25,6 +25,7 @@ from conftest import ROOT, SRC
 EXPECTED_ACTIONS = {
     "guardduty:ListDetectors",
     "guardduty:GetMembers",
+    "guardduty:DeleteMembers",
     "guardduty:CreateMembers",
     "guardduty:InviteMembers",
     "organizations:DescribeAccount",
@@ -35,6 +36,7 @@ EXPECTED_ACTIONS = {
 KNOWN_SDK_CALLS = {
     "list_detectors": "guardduty:ListDetectors",
     "get_members": "guardduty:GetMembers",
+    "delete_members": "guardduty:DeleteMembers",
     "create_members": "guardduty:CreateMembers",
     "invite_members": "guardduty:InviteMembers",
     "describe_account": "organizations:DescribeAccount",
@@ -152,7 +154,12 @@ def _resource_for(statements, action):
 
 
 def test_member_actions_scoped_to_own_detectors(statements):
-    for action in ("guardduty:GetMembers", "guardduty:CreateMembers", "guardduty:InviteMembers"):
+    for action in (
+        "guardduty:GetMembers",
+        "guardduty:DeleteMembers",
+        "guardduty:CreateMembers",
+        "guardduty:InviteMembers",
+    ):
         res = _resource_for(statements, action)
         assert res == {
             "Fn::Sub": "arn:${AWS::Partition}:guardduty:${AWS::Region}:${AWS::AccountId}:detector/*"
