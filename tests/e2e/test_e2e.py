@@ -52,7 +52,7 @@ def exactly_once(named, body):
 
 def test_every_event_file_is_covered():
     files = {p.name for p in EVENTS.glob("*.json")}
-    assert files == set(EXPECTED) | {"dry-run.json", "stepfunctions-input.json", "invalid.json"}
+    assert files == set(EXPECTED) | {"dry-run.json", "stepfunctions-input.json", "invalid.json", "scheduled.json"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -106,6 +106,32 @@ def test_step_functions_input_file(stack):
     # Only the one member that can be invited is; the others need e-mails.
     assert [c["accounts"] for c in invites] == [["111111111111"]]
     assert {u["code"] for u in body["unprocessedAccounts"]} <= {"EMAIL_REQUIRED", "OWN_ACCOUNT"}
+
+
+def test_scheduled_file_run_twice_is_quiet_the_second_time(stack):
+    """The same event on a schedule: the first run invites what it can; the
+    second makes no write call and reports the first run's invitation as
+    pending."""
+    event = json.loads((EVENTS / "scheduled.json").read_text())
+    codes = lambda body: (
+        {s["accountId"]: s["code"] for s in body["skippedAccounts"]},
+        {u["accountId"]: u["code"] for u in body["unprocessedAccounts"]},
+    )
+    first = ok(stack, event)
+    assert first["invitedAccounts"] == ["111111111111"]
+    assert codes(first) == (
+        {"131313131313": "ALREADY_ENABLED", "141414141414": "INVITATION_PENDING",
+         "171717171717": "MONITORING_STOPPED", "222222222222": "ORGANIZATION_MEMBER"},
+        {"161616161616": "EMAIL_VERIFICATION_FAILED"},
+    )
+    stack.emulator.reset_calls()
+    second = ok(stack, event)
+    assert second["invitedAccounts"] == []
+    skipped, unprocessed = codes(second)
+    assert skipped["111111111111"] == "INVITATION_PENDING"
+    assert unprocessed == {"161616161616": "EMAIL_VERIFICATION_FAILED"}
+    writes = [c["op"] for c in stack.emulator.calls() if c["op"] in ("CreateMembers", "DeleteMembers", "InviteMembers")]
+    assert writes == [], writes
 
 
 def test_invalid_file_is_a_typed_error(stack):

@@ -14,6 +14,7 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 EXPECTED_FILES = {
     "direct.json", "array.json", "eventbridge.json", "with-emails.json",
     "dry-run.json", "boto3.json", "stepfunctions-input.json", "invalid.json",
+    "scheduled.json",
 }
 CAMEL = {"accountIds", "accountId", "accounts", "detectorId", "message", "disableEmailNotification", "dryRun"}
 BOTO3 = {"AccountIds", "AccountDetails", "DetectorId", "Message", "DisableEmailNotification", "DryRun"}
@@ -90,7 +91,7 @@ def test_invalid_event_is_not_a_valid_shape():
 @pytest.mark.parametrize("name, expected", [
     ("direct.json", "request"), ("array.json", "array"), ("eventbridge.json", "eventbridge"),
     ("with-emails.json", "request"), ("dry-run.json", "request"), ("boto3.json", "request"),
-    ("stepfunctions-input.json", "request"),
+    ("stepfunctions-input.json", "request"), ("scheduled.json", "request"),
 ])
 def test_each_file_shows_its_shape(name, expected):
     assert shape(load(name)) == expected
