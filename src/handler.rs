@@ -77,6 +77,7 @@ impl<A: Aws> Inviter<A> {
                 would_invite = response.would_invite_accounts.as_ref().map_or(0, Vec::len),
                 skipped = response.skipped_accounts.len(),
                 unprocessed = response.unprocessed_accounts.len(),
+                codes = ?response.codes(),
                 dry_run = response.dry_run,
                 calls = ?stats.by_operation,
                 max_in_flight = stats.max_in_flight,

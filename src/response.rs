@@ -141,6 +141,18 @@ impl Response {
         response
     }
 
+    /// How many skipped and unprocessed accounts have each code, for the
+    /// summary log line.
+    pub fn codes(&self) -> std::collections::BTreeMap<String, usize> {
+        let skipped = self.skipped_accounts.iter().map(|s| code_name(&s.code));
+        let unprocessed = self.unprocessed_accounts.iter().map(|u| code_name(&u.code));
+        let mut counts = std::collections::BTreeMap::new();
+        for code in skipped.chain(unprocessed) {
+            *counts.entry(code).or_insert(0) += 1;
+        }
+        counts
+    }
+
     /// Every account the response reports, list by list: invited, would
     /// invite, skipped, unprocessed. Each account named in the event appears
     /// exactly once.
@@ -175,4 +187,12 @@ pub struct Unprocessed {
     pub code: FailCode,
     pub result: String,
     pub retryable: bool,
+}
+
+/// A code as it is spelled on the wire.
+fn code_name(code: &impl Serialize) -> String {
+    match serde_json::to_value(code) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
 }

@@ -238,7 +238,8 @@ def test_one_account_one_batch_still_gives_lists():
     assert result == {"invitedAccounts": ["111111111111"], "skippedAccounts": [],
                       "unprocessedAccounts": [], "wouldInviteAccounts": []}
     result, _, _ = run({"accountIds": ["222222222222"]})
-    assert result["skippedAccounts"] == [{"accountId": "222222222222", "reason": "managed by AWS Organizations (o-exampleorgid)"}]
+    assert result["skippedAccounts"] == [{"accountId": "222222222222", "code": "ORGANIZATION_MEMBER",
+                                          "reason": "managed by AWS Organizations (o-exampleorgid)"}]
     assert result["invitedAccounts"] == []
 
 
@@ -361,5 +362,7 @@ def test_function_error_without_json_cause_keeps_the_cause():
     result, _, _ = run({"accountIds": ["111111111111"]}, inviter)
     assert result["unprocessedAccounts"] == [{
         "accountId": "111111111111",
+        "code": "CALL_FAILED",
+        "retryable": False,
         "result": "the function refused this batch: DetectorNotFound: no detector in us-east-1",
     }]

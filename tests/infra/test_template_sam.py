@@ -104,6 +104,13 @@ def test_settings_match_spec():
     if not spec.exists():
         pytest.skip("shared/SPEC.md not beside the repository")
     named = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", spec.read_text(), re.M))
+    # The settings of the contract's parts not built yet (README, "Not built
+    # yet"): the function does not read them, so the template has no
+    # parameter for them. Building one means taking it off this list.
+    not_built = {"REGIONS", "MEMBER_ROLE_NAME", "MEMBER_ROLE_EXTERNAL_ID", "ENABLE_MEMBER_DETECTORS"}
+    config = (SRC / "config.rs").read_text(encoding="utf-8")
+    assert not any(f'"{name}"' in config for name in not_built), "built now: take it off not_built"
+    named -= not_built
     assert named and named <= set(SETTINGS), sorted(named - set(SETTINGS))
 
 
