@@ -23,3 +23,25 @@ build_release() {
   cargo build --release --locked --bin bootstrap
   cargo build --release --locked -p emulator --bin emulator
 }
+
+# Puts the cargo subcommand $1 (cargo-deny or cargo-fuzz), at the version
+# scripts/rust-tools.txt pins, into .venv/bin and .venv/bin first on PATH, so
+# that `cargo deny` / `cargo fuzz` run that one. A prebuilt binary from PyPI
+# (seconds); `cargo install --locked` of the same version only when the wheel
+# cannot be installed (another platform, say), which takes minutes.
+ensure_cargo_tool() {
+  local tool=$1 reqs=$ROOT/scripts/rust-tools.txt version
+  version=$(sed -n "s/^astral-dev-toolchain-$tool==\([^ ]*\).*/\1/p" "$reqs")
+  [ -n "$version" ] || { echo "$tool is not pinned in $reqs" >&2; return 1; }
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  export PATH="$VENV/bin:$PATH"
+  [ "$("$VENV/bin/$tool" --version 2>/dev/null)" = "$tool $version" ] && return 0
+  echo "== $tool $version: prebuilt, from PyPI (scripts/rust-tools.txt)"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --only-binary=:all: --require-hashes -r "$reqs" || true
+  if [ "$("$VENV/bin/$tool" --version 2>/dev/null)" != "$tool $version" ]; then
+    echo "== no usable wheel: cargo install $tool $version (from source, minutes)"
+    cargo install --locked --version "$version" --root "$VENV" "$tool"
+  fi
+  "$VENV/bin/$tool" --version
+}

@@ -6,8 +6,10 @@ and the benchmark. Everything listens on 127.0.0.1 and is stopped on exit."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -40,12 +42,16 @@ def cargo_lambda() -> str:
 
 
 def free_port() -> int:
+    """A port that was free a moment ago. Another process may take it before
+    ours binds it: start_listening() checks that ours got it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Something accepts connections on 127.0.0.1:`port` (not necessarily
+    ours: see start_listening())."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -56,8 +62,115 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
+# Who owns which TCP socket, from /proc (Linux). None where /proc has no such
+# table: then the checks below fall back to "something answers".
+def _tcp_sockets() -> list[tuple[int, int, str, int]] | None:
+    """(local port, remote port, state, inode) of every IPv4/IPv6 TCP socket."""
+    rows = []
+    found = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        found = True
+        for line in lines:
+            f = line.split()
+            rows.append((int(f[1].rsplit(":", 1)[1], 16), int(f[2].rsplit(":", 1)[1], 16), f[3], int(f[9])))
+    return rows if found else None
+
+
+def _group_socket_inodes(pgid: int) -> set[int]:
+    """Inodes of the sockets held by the processes of process group `pgid`
+    (every process the harness starts leads a group of its own)."""
+    inodes = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for fd in (d / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(int(link[8:-1]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return inodes
+
+
+_LISTEN, _ESTABLISHED = "0A", "01"
+
+
+def _group_listens(pgid: int, port: int) -> bool:
+    rows = _tcp_sockets()
+    if rows is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+    listening = {inode for local, _, state, inode in rows if local == port and state == _LISTEN}
+    return bool(listening and listening & _group_socket_inodes(pgid))
+
+
+def group_connected_to(pgid: int, port: int) -> bool | None:
+    """Whether process group `pgid` holds a connection to local `port`; None
+    when this cannot be known here (no /proc)."""
+    rows = _tcp_sockets()
+    if rows is None:
+        return None
+    connected = {inode for _, remote, state, inode in rows if remote == port and state == _ESTABLISHED}
+    return bool(connected and connected & _group_socket_inodes(pgid))
+
+
+# Every process the harness starts, so that none outlives the tests (or the
+# demo) even when a test fails half-way through setting up.
+_STARTED: list[subprocess.Popen] = []
+
+
+def _spawn(argv: list[str], **kwargs) -> subprocess.Popen:
+    proc = subprocess.Popen(argv, start_new_session=True, **kwargs)
+    _STARTED.append(proc)
+    return proc
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stops whatever the harness started and is still running."""
+    while _STARTED:
+        _stop(_STARTED.pop())
+
+
+def start_listening(argv_for_port, timeout: float = 30.0, tries: int = 5, **popen_kwargs):
+    """Starts `argv_for_port(port)` on a free port and waits until that very
+    process (its process group) listens on it. A free port can be taken by
+    another process between free_port() and our bind; the program then exits
+    (cargo lambda does, with status 0) while something else answers on the
+    port, so a plain connect would talk to the wrong server. Retries on a new
+    port then. Returns (process, port)."""
+    for _ in range(tries):
+        port = free_port()
+        proc = _spawn(argv_for_port(port), **popen_kwargs)
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None:
+            if _group_listens(proc.pid, port):
+                return proc, port
+            if time.monotonic() > deadline:
+                _stop(proc)
+                raise TimeoutError(f"{argv_for_port(port)[0]} did not listen on 127.0.0.1:{port} in {timeout} s")
+            time.sleep(0.02)
+        _stop(proc)
+    raise RuntimeError(f"{argv_for_port(0)[0]} exited before listening, {tries} times (ports taken?)")
+
+
 def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
+    if proc is None:
+        return
+    if proc in _STARTED:
+        _STARTED.remove(proc)
+    if proc.poll() is not None:
         return
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -73,15 +186,16 @@ def _stop(proc: subprocess.Popen | None) -> None:
 class Emulator:
     """The project's GuardDuty + Organizations emulator, as a process."""
 
-    def __init__(self, *args: str):
-        self.proc = subprocess.Popen(
+    def __init__(self, *args: str, timeout: float = 30.0):
+        # Port 0: the emulator binds a free port itself and prints it.
+        self.proc = _spawn(
             [str(EMULATOR), "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            start_new_session=True,
         )
-        line = self.proc.stdout.readline().strip()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline().strip() if ready else f"(nothing in {timeout} s)"
         if not line.startswith("listening "):
             _stop(self.proc)
             raise RuntimeError(f"emulator did not start: {line!r}")
@@ -130,16 +244,14 @@ class RuntimeApi:
     Invoke API, without building or starting the function."""
 
     def __init__(self):
-        self.port = free_port()
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [cargo_lambda(), "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)],
+        exe = cargo_lambda()
+        self.proc, self.port = start_listening(
+            lambda port: [exe, "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(port)],
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
-        wait_for_port(self.port)
         self.url = f"http://127.0.0.1:{self.port}/.rt"
 
     def invoke(self, payload: bytes | str | object, timeout: float = 120.0) -> tuple[int, dict, float]:
@@ -190,14 +302,31 @@ class Function:
         self.output = tempfile.NamedTemporaryFile(prefix="bootstrap-", suffix=".log")
         full_env = lambda_env(runtime.url, endpoint)
         full_env.update(env or {})
+        self.runtime_port = runtime.port
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
+        self.proc = _spawn(
             [str(bootstrap or BOOTSTRAP)],
             env=full_env,
             stdout=self.output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
+
+    def wait_until_polling(self, timeout: float = 30.0) -> bool:
+        """Waits until the process is done with init: it has connected to the
+        Runtime API (for its first /next). False where that cannot be seen
+        (no /proc); raises if it exits or does not get there in time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            connected = group_connected_to(self.proc.pid, self.runtime_port)
+            if connected is None:
+                return False
+            if connected:
+                return True
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bootstrap exited ({self.proc.returncode}) before polling: {self.logs()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bootstrap did not poll the Runtime API in {timeout} s: {self.logs()}")
+            time.sleep(0.02)
 
     def logs(self) -> str:
         self.output.flush()
@@ -212,14 +341,15 @@ class Stack:
 
     def __init__(self, emulator_args: tuple[str, ...] = ("--sample-org",), env: dict[str, str] | None = None):
         self.emulator = Emulator(*emulator_args)
-        try:
-            self.runtime = RuntimeApi()
-        except Exception:
-            self.emulator.stop()
-            raise
+        self.runtime: RuntimeApi | None = None
         self.env = env or {}
         self.function: Function | None = None
-        self.start_function()
+        try:
+            self.runtime = RuntimeApi()
+            self.start_function()
+        except BaseException:
+            self.stop()
+            raise
 
     def start_function(self, env: dict[str, str] | None = None) -> Function:
         """Starts a fresh `bootstrap` (a cold start), replacing any running one."""

@@ -52,10 +52,14 @@ class FakeInviter:
     """Answers a batch as the function would for the sample organization
     (SPEC.md's per-account rules, reduced to what these tests need)."""
 
-    def __init__(self, fail=None, delay=0.0):
+    def __init__(self, fail=None, delay=0.0, meet=False):
         self.fail = fail or (lambda payload, attempt: None)
         self.delay = delay
-        self.payloads = []
+        # meet: the first call waits (up to 30 s) until a second one is in
+        # flight, so that two at once happen whatever the machine's load.
+        self.meet = meet
+        self.two_in_flight = threading.Event()
+        self.payloads = []  # in the order the calls came, which Map does not promise
         self.attempts = Counter()
         self.in_flight = 0
         self.peak = 0
@@ -72,7 +76,11 @@ class FakeInviter:
             self.payloads.append(payload)
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
+            if self.in_flight >= 2:
+                self.two_in_flight.set()
         try:
+            if self.meet:
+                self.two_in_flight.wait(timeout=30)
             if self.delay:
                 time.sleep(self.delay)
             failure = self.fail(payload, attempt)
@@ -116,6 +124,20 @@ def run(execution_input, inviter=None, max_accounts_per_event=1000):
     trace = Trace()
     out = Machine(definition(max_accounts_per_event), inviter, trace).run(execution_input)
     return out, inviter, trace
+
+
+def batches(trace):
+    """The batches the Map state ran, in its items' order, which is the order
+    Step Functions promises for its results (not for its calls)."""
+    return [item["accountIds"] for item in trace.map_items]
+
+
+def assert_each_batch_sent_once(inviter, trace):
+    """Every batch went to the function exactly once, as the Map built it
+    (the calls themselves come in whatever order the iterations run)."""
+    sent = Counter(json.dumps(p, sort_keys=True) for p in inviter.payloads)
+    built = Counter(json.dumps(item, sort_keys=True) for item in trace.map_items)
+    assert sent == built
 
 
 def all_accounts(result):
@@ -192,8 +214,9 @@ def test_sample_input_runs_in_three_merged_batches():
     execution_input = json.loads((EVENTS / "stepfunctions-input.json").read_text())
     ids = execution_input["accountIds"]
     result, inviter, trace = run(execution_input)
-    assert [len(p["accountIds"]) for p in inviter.payloads] == [50, 50, 20]
-    assert [a for p in inviter.payloads for a in p["accountIds"]] == ids, "batches keep the input order"
+    assert_each_batch_sent_once(inviter, trace)
+    assert [len(b) for b in batches(trace)] == [50, 50, 20]
+    assert [a for b in batches(trace) for a in b] == ids, "batches keep the input order"
     assert all(p["message"] == execution_input["message"] for p in inviter.payloads)
     assert "batchSize" not in inviter.payloads[0]
     assert_merged_shape(result)
@@ -205,8 +228,9 @@ def test_sample_input_runs_in_three_merged_batches():
 
 def test_default_batch_size_is_500():
     ids = [f"{100000000000 + i:012d}" for i in range(1200)]
-    _, inviter, _ = run({"accountIds": ids})
-    assert [len(p["accountIds"]) for p in inviter.payloads] == [500, 500, 200]
+    _, inviter, trace = run({"accountIds": ids})
+    assert_each_batch_sent_once(inviter, trace)
+    assert [len(b) for b in batches(trace)] == [500, 500, 200]
 
 
 @pytest.mark.parametrize(
@@ -219,16 +243,17 @@ def test_batches_never_exceed_max_accounts_per_event(batch_size, limit, expected
     execution_input = {"accountIds": ids}
     if batch_size is not None:
         execution_input["batchSize"] = batch_size
-    result, inviter, _ = run(execution_input, max_accounts_per_event=limit)
-    assert [len(p["accountIds"]) for p in inviter.payloads] == [e for e in expected if e]
+    result, inviter, trace = run(execution_input, max_accounts_per_event=limit)
+    assert_each_batch_sent_once(inviter, trace)
+    assert [len(b) for b in batches(trace)] == [e for e in expected if e]
     assert_exactly_once(result, ids)
 
 
 def test_duplicates_are_sent_once():
     ids = ["111111111111", "222222222222", "111111111111", "666666666666", "222222222222"]
-    result, inviter, _ = run({"accountIds": ids, "batchSize": 2})
-    sent = [a for p in inviter.payloads for a in p["accountIds"]]
-    assert sent == ["111111111111", "222222222222", "666666666666"]
+    result, inviter, trace = run({"accountIds": ids, "batchSize": 2})
+    assert_each_batch_sent_once(inviter, trace)
+    assert batches(trace) == [["111111111111", "222222222222"], ["666666666666"]]
     assert_exactly_once(result, set(ids))
 
 
@@ -325,7 +350,9 @@ def test_exhausted_retries_and_unknown_errors_end_in_unprocessed():
 
 def test_no_more_than_two_batches_at_once():
     ids = [f"{400000000000 + i:012d}" for i in range(10)]
-    inviter = FakeInviter(delay=0.05)
+    # The first call waits for a second, so two at once always happen; the
+    # delay gives a third the time to start if the limit let it.
+    inviter = FakeInviter(delay=0.05, meet=True)
     result, _, trace = run({"accountIds": ids, "batchSize": 1}, inviter)
     assert inviter.peak == 2
     assert trace.max_concurrency["InviteBatches"] == 2
