@@ -43,6 +43,16 @@ fn world(emu: &Emulator) -> Value {
     })
 }
 
+/// The accounts of [`world`] a run invites: Created, Removed, Resigned, the
+/// failed verification given a new e-mail, and the new account.
+const INVITABLE: [&str; 5] = [
+    "810000000001",
+    "810000000002",
+    "810000000003",
+    "810000000009",
+    "810000000013",
+];
+
 fn skip_codes(response: &Response) -> HashMap<&str, SkipCode> {
     response
         .skipped_accounts
@@ -100,13 +110,7 @@ async fn every_member_status_gets_its_row() {
     let event = world(&emu);
     let inviter = inviter(&emu, Settings::default()).await;
     let response = invoke(&inviter, event).await.unwrap();
-    let invited = [
-        "810000000001",
-        "810000000002",
-        "810000000003",
-        "810000000009",
-        "810000000013",
-    ];
+    let invited = INVITABLE;
     assert_eq!(response.invited_accounts, invited);
     the_rows_hold(&response, &invited);
     // Writes only where they move an account forward.
@@ -131,13 +135,7 @@ async fn a_dry_run_reads_and_reports_what_a_real_run_would_do() {
     event["dryRun"] = json!(true);
     let inviter = inviter(&emu, Settings::default()).await;
     let response = invoke(&inviter, event).await.unwrap();
-    let would = [
-        "810000000001",
-        "810000000002",
-        "810000000003",
-        "810000000009",
-        "810000000013",
-    ];
+    let would = INVITABLE;
     assert_eq!(response.would_invite_accounts.as_deref().unwrap(), would);
     assert!(response.invited_accounts.is_empty());
     the_rows_hold(&response, &would);

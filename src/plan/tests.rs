@@ -575,16 +575,18 @@ fn a_dry_run_reads_and_decides_but_writes_nothing() {
     assert_eq!(outcomes[2].1, Outcome::WouldInvite);
 }
 
-#[test]
-fn failed_reads_and_rejections_carry_their_codes() {
+/// A plan for `ids` with `ORGANIZATIONS_CHECK=off`, and its first calls.
+fn outside_the_organization(ids: &[&str]) -> (Plan, Vec<(CallId, Call)>) {
     let mut opts = options();
     opts.check_organizations = false;
-    let mut plan = Plan::new(
-        triage(&request(&["111111111111", "222222222222"]), None),
-        |_| None,
-        opts,
-    );
+    let mut plan = Plan::new(triage(&request(ids), None), |_| None, opts);
     let calls = plan.next_calls(Phase::Normal);
+    (plan, calls)
+}
+
+#[test]
+fn failed_reads_and_rejections_carry_their_codes() {
+    let (mut plan, calls) = outside_the_organization(&["111111111111", "222222222222"]);
     plan.on_reply(
         calls[0].0,
         Reply::Members(Ok(records(&["111111111111".into()]))),
@@ -604,14 +606,7 @@ fn failed_reads_and_rejections_carry_their_codes() {
         }
     ));
 
-    let mut opts = options();
-    opts.check_organizations = false;
-    let mut plan = Plan::new(
-        triage(&request(&["111111111111", "222222222222"]), None),
-        |_| None,
-        opts,
-    );
-    let calls = plan.next_calls(Phase::Normal);
+    let (mut plan, calls) = outside_the_organization(&["111111111111", "222222222222"]);
     plan.on_reply(
         calls[0].0,
         Reply::Members(Err(CallError::new("AccessDeniedException: no", false))),
@@ -624,14 +619,7 @@ fn failed_reads_and_rejections_carry_their_codes() {
         );
     }
 
-    let mut opts = options();
-    opts.check_organizations = false;
-    let mut plan = Plan::new(
-        triage(&request(&["111111111111", "122222222222"]), None),
-        |_| None,
-        opts,
-    );
-    let calls = plan.next_calls(Phase::Normal);
+    let (mut plan, calls) = outside_the_organization(&["111111111111", "122222222222"]);
     plan.on_reply(calls[0].0, answer(&calls[0].1, &[])).unwrap();
     let calls = plan.next_calls(Phase::Normal);
     let refusal = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
