@@ -2,13 +2,14 @@
 
 use super::*;
 use crate::event::{Email, Named, Request};
+use crate::testing::{FakeAws, World, account_ids};
 
-fn request(ids: &[&str]) -> Request {
+fn request<S: AsRef<str>>(ids: &[S]) -> Request {
     Request {
         accounts: ids
             .iter()
             .map(|id| Named {
-                account_id: id.to_string(),
+                account_id: id.as_ref().to_owned(),
                 email: Email::NotGiven,
             })
             .collect(),
@@ -28,44 +29,24 @@ fn options() -> Options {
     }
 }
 
-fn id(n: usize) -> String {
-    format!("{:012}", 100_000_000_000 + n)
-}
+/// Where the tests' account IDs start.
+const BASE: u64 = 100_000_000_000;
 
-/// Answers every call at once: `members` are in the organization, the
-/// rest are not; GuardDuty accepts everything.
-fn answer(call: &Call, members: &[String]) -> Reply {
-    match call {
-        Call::DescribeAccount { account_id } => {
-            Reply::Account(Ok(if members.contains(account_id) {
-                Membership::Member {
-                    org_id: Some("o-1".into()),
-                }
-            } else {
-                Membership::NotMember
-            }))
-        }
-        Call::ListAccounts { next_token } => {
-            let start: usize = next_token.as_deref().map_or(0, |t| t.parse().unwrap());
-            let end = (start + 20).min(members.len());
-            Reply::AccountsPage(Ok(AccountsPage {
-                accounts: members[start..end]
-                    .iter()
-                    .map(|m| (m.clone(), Some("o-1".into())))
-                    .collect(),
-                next_token: (end < members.len()).then(|| end.to_string()),
-            }))
-        }
-        Call::ListDetectors => Reply::Detectors(Ok(Some("found".into()))),
-        Call::GetMembers { .. } => Reply::Members(Ok(vec![])),
-        Call::CreateMembers { .. } => Reply::Created(Ok(vec![])),
-        Call::InviteMembers { .. } => Reply::Invited(Ok(vec![])),
-    }
+/// `members` are in the organization, the rest are not; GuardDuty accepts
+/// everything.
+fn aws(members: &[String]) -> FakeAws {
+    FakeAws::new(World {
+        organization: Some(members.to_vec()),
+        org_id: "o-1".into(),
+        detector: Some("found".into()),
+        ..World::default()
+    })
 }
 
 /// Runs the plan to the end in rounds: all calls it allows, then all
 /// answers. Returns the calls made per round.
 fn run(plan: &mut Plan, members: &[String]) -> Vec<Vec<Call>> {
+    let aws = aws(members);
     let mut rounds = Vec::new();
     loop {
         let calls = plan.next_calls(Phase::Normal);
@@ -73,7 +54,7 @@ fn run(plan: &mut Plan, members: &[String]) -> Vec<Vec<Call>> {
             break;
         }
         for (id, call) in &calls {
-            plan.on_reply(*id, answer(call, members)).unwrap();
+            plan.on_reply(*id, aws.answer(call)).unwrap();
         }
         rounds.push(calls.into_iter().map(|(_, c)| c).collect());
     }
@@ -122,11 +103,10 @@ fn strategy_follows_the_round_trip_count() {
 
 #[test]
 fn invites_go_in_batches_of_fifty_never_more_than_slots_at_once() {
-    let ids: Vec<String> = (0..260).map(id).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ids = account_ids(BASE, 260);
     let mut opts = options();
     opts.check_organizations = false;
-    let mut plan = Plan::new(triage(&request(&refs), None), |_| None, opts);
+    let mut plan = Plan::new(triage(&request(&ids), None), |_| None, opts);
     let rounds = run(&mut plan, &[]);
     let invites: Vec<usize> = rounds
         .iter()
@@ -144,10 +124,9 @@ fn invites_go_in_batches_of_fifty_never_more_than_slots_at_once() {
 
 #[test]
 fn members_are_skipped_and_the_rest_invited_with_describe() {
-    let ids: Vec<String> = (0..8).map(id).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ids = account_ids(BASE, 8);
     let members = vec![ids[1].clone(), ids[5].clone()];
-    let mut plan = Plan::new(triage(&request(&refs), None), |_| None, options());
+    let mut plan = Plan::new(triage(&request(&ids), None), |_| None, options());
     assert_eq!(plan.strategy(), Strategy::Describe);
     let rounds = run(&mut plan, &members);
     // Two rounds of describes, then one invite of the six outside.
@@ -167,12 +146,11 @@ fn members_are_skipped_and_the_rest_invited_with_describe() {
 
 #[test]
 fn the_listing_settles_everyone_and_follows_tokens() {
-    let ids: Vec<String> = (0..100).map(id).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ids = account_ids(BASE, 100);
     let members: Vec<String> = ids.iter().step_by(2).cloned().collect();
     let mut opts = options();
     opts.known_pages = Some(3);
-    let mut plan = Plan::new(triage(&request(&refs), None), |_| None, opts);
+    let mut plan = Plan::new(triage(&request(&ids), None), |_| None, opts);
     assert_eq!(plan.strategy(), Strategy::List);
     let rounds = run(&mut plan, &members);
     let lists = rounds
@@ -355,11 +333,10 @@ fn missing_detector_is_fatal_and_failed_lookup_is_per_account() {
 
 #[test]
 fn deadline_reports_waiting_and_in_flight_accounts() {
-    let ids: Vec<String> = (0..12).map(id).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ids = account_ids(BASE, 12);
     let mut opts = options();
     opts.known_pages = Some(100);
-    let mut plan = Plan::new(triage(&request(&refs), None), |_| None, opts);
+    let mut plan = Plan::new(triage(&request(&ids), None), |_| None, opts);
     let first = plan.next_calls(Phase::Normal);
     assert_eq!(first.len(), 5);
     // Two answers come back, then time runs short.
