@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use super::call::{Call, CallError, CallId, Fatal, MemberRecord, Rejected};
 use crate::response::Outcome;
 
-/// GuardDuty's limit of accounts per member call.
+/// GuardDuty's limit of accounts per member call (bench/bench.py reads it here).
 pub const BATCH: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
