@@ -20,6 +20,7 @@ import math
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -41,9 +42,21 @@ DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
 LATENCY_MS = 20
 ORG_SIZE = 2000
 SIZES = (10, 200, 1000)
-SLOTS = 5  # MAX_CALLS_IN_FLIGHT: calls in flight per service
-BATCH = 50  # InviteMembers accounts per call
-PAGE = 20  # ListAccounts page size
+
+
+def rust_const(path: str, name: str) -> int:
+    """The integer constant `pub const NAME: TYPE = N;` of the function's Rust
+    source: the one place the figure is set, read rather than copied here."""
+    source = (ROOT / path).read_text()
+    found = re.findall(rf"^pub const {name}: \w+ = ([0-9_]+);$", source, re.MULTILINE)
+    if len(found) != 1:
+        sys.exit(f"bench.py: expected one line `pub const {name}: <type> = <integer>;` in {path}, found {len(found)}")
+    return int(found[0].replace("_", ""))
+
+
+SLOTS = rust_const("src/config.rs", "DEFAULT_MAX_CALLS_IN_FLIGHT")  # calls in flight per service
+BATCH = rust_const("src/plan/pipeline.rs", "BATCH")  # InviteMembers accounts per call
+PAGE = rust_const("src/aws/organizations.rs", "LIST_PAGE")  # ListAccounts page size
 SEED = 42
 TARGET_RATIO = 1.3
 RSS_TARGET_MB = 32
@@ -58,15 +71,15 @@ def lower_bound(n: int, outside: int, warm: bool, org_size: int = ORG_SIZE, empt
     """The fewest sequential round trips the work needs, × LATENCY_MS.
 
     Two services side by side, SLOTS calls in flight each. GuardDuty:
-    ListDetectors (1 round, first invocation only) and ceil(outside/50)
+    ListDetectors (1 round, first invocation only) and ceil(outside/BATCH)
     InviteMembers calls, SLOTS at a time. Organizations, the cheaper of
       describe: ceil(n/SLOTS) rounds of DescribeAccount; invitations are
                 pipelined behind the lookups (a batch goes out as soon as its
                 accounts are known), so only the last batch is a tail: 1 round;
-      list:     `pages` strictly sequential ListAccounts pages of 20 (empty
+      list:     `pages` strictly sequential ListAccounts pages of PAGE (empty
                 pages included); an account is outside only once the last
                 page is read, so every invitation waits:
-                ceil(ceil(outside/50)/SLOTS) rounds after it.
+                ceil(ceil(outside/BATCH)/SLOTS) rounds after it.
     Warm: what the process already knows (organization, detector) is free.
     """
     invites = math.ceil(outside / BATCH)
@@ -257,7 +270,7 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED) -> d
                 check(counts.get(op, 0) == 0, f"N={n} {phase}: no {op} for Removed members")
             org_calls = counts.get("DescribeAccount", 0) + counts.get("ListAccounts", 0)
             check(counts.get("InviteMembers", 0) == invites,
-                  f"N={n} {phase}: exactly ceil({len(outside)}/50) = {invites} InviteMembers "
+                  f"N={n} {phase}: exactly ceil({len(outside)}/{BATCH}) = {invites} InviteMembers "
                   f"(saw {counts.get('InviteMembers', 0)})")
             for service in ("guardduty", "organizations"):
                 check(in_flight.get(service, 0) <= SLOTS,

@@ -37,10 +37,13 @@ impl Default for Settings {
             max_accounts_per_event: 1000,
             organizations_check: OrganizationsCheck::Enforce,
             organizations_cache: Duration::from_secs(300),
-            max_calls_in_flight: 5,
+            max_calls_in_flight: DEFAULT_MAX_CALLS_IN_FLIGHT,
         }
     }
 }
+
+/// `MAX_CALLS_IN_FLIGHT` when it is not set (bench/bench.py reads it here).
+pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 5;
 
 /// Upper bound for `MAX_CALLS_IN_FLIGHT`; beyond it the APIs throttle anyway.
 pub const MAX_CALLS_IN_FLIGHT_LIMIT: usize = 20;

@@ -8,7 +8,8 @@
 //! deadline; [`aws`] is the SDK side of that seam; [`response`] is the output
 //! contract; [`handler`] ties them to Lambda and keeps the warm process's
 //! [`cache`]; [`runtime`] holds the Runtime API details `lambda_runtime`
-//! leaves to the function.
+//! leaves to the function. [`testing`] (tests and the `test-util` feature
+//! only) holds the test helpers: an in-memory AWS and the exactly-once check.
 
 pub mod aws;
 pub mod cache;
@@ -21,4 +22,6 @@ pub mod logging;
 pub mod plan;
 pub mod response;
 pub mod runtime;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod validate;

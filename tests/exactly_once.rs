@@ -5,151 +5,20 @@
 //! invocation fails. Runs the real handler over an in-memory AWS, with tokio's
 //! clock paused so that latencies and deadlines cost no real time.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use guardduty_inviter::config::Settings;
-use guardduty_inviter::engine::Aws;
 use guardduty_inviter::error::InvocationError;
 use guardduty_inviter::handler::Inviter;
-use guardduty_inviter::plan::{
-    AccountsPage, Call, CallError, MemberRecord, MemberStatus, Membership, OrgError, Rejected,
-    Reply,
-};
-use guardduty_inviter::response::Response;
+use guardduty_inviter::plan::Call;
+use guardduty_inviter::testing::{ADMIN, FakeAws, Fault, World, account_id, assert_exactly_once};
 use proptest::prelude::*;
 use serde_json::json;
 
-/// What AWS does to one call.
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    None,
-    /// The call fails (a 5xx or throttling that outlasted the retries).
-    Error,
-    /// GuardDuty reports the first account of the batch unprocessed.
-    Partial,
-    /// Organizations denies access.
-    Denied,
-    /// The call takes this many milliseconds.
-    Slow(u64),
-}
-
-struct FakeAws {
-    organization: Option<Vec<String>>,
-    detector: Option<String>,
-    faults: Vec<Fault>,
-    next: AtomicUsize,
-    calls: Mutex<Vec<Call>>,
-}
-
-impl FakeAws {
-    fn fault(&self) -> Fault {
-        if self.faults.is_empty() {
-            return Fault::None;
-        }
-        let i = self.next.fetch_add(1, Ordering::SeqCst);
-        self.faults[i % self.faults.len()]
-    }
-
-    fn made(&self, operation: &str) -> usize {
-        let calls = self.calls.lock().unwrap();
-        calls.iter().filter(|c| c.operation() == operation).count()
-    }
-}
-
-impl Aws for FakeAws {
-    fn call(&self, call: Call) -> impl Future<Output = Reply> + Send {
-        self.calls.lock().unwrap().push(call.clone());
-        let fault = self.fault();
-        let org = self.organization.clone();
-        let detector = self.detector.clone();
-        async move {
-            if let Fault::Slow(ms) = fault {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            let error = matches!(fault, Fault::Error);
-            let org_error = match fault {
-                Fault::Error => Some(OrgError::Other("ServiceException: boom".into())),
-                Fault::Denied => Some(OrgError::AccessDenied("denied".into())),
-                _ => None,
-            };
-            match call {
-                Call::DescribeAccount { account_id } => Reply::Account(match (org_error, &org) {
-                    (Some(e), _) => Err(e),
-                    (None, None) => Err(OrgError::NotInUse),
-                    (None, Some(members)) if members.contains(&account_id) => {
-                        Ok(Membership::Member {
-                            org_id: Some("o-test".into()),
-                        })
-                    }
-                    (None, Some(_)) => Ok(Membership::NotMember),
-                }),
-                Call::ListAccounts { next_token } => Reply::AccountsPage(match (org_error, &org) {
-                    (Some(e), _) => Err(e),
-                    (None, None) => Err(OrgError::NotInUse),
-                    (None, Some(members)) => {
-                        let start: usize = next_token.as_deref().map_or(0, |t| t.parse().unwrap());
-                        let end = (start + 20).min(members.len());
-                        Ok(AccountsPage {
-                            accounts: members[start..end]
-                                .iter()
-                                .map(|m| (m.clone(), Some("o-test".into())))
-                                .collect(),
-                            next_token: (end < members.len()).then(|| end.to_string()),
-                        })
-                    }
-                }),
-                Call::ListDetectors => Reply::Detectors(if error {
-                    Err(CallError::new("InternalServerErrorException: boom", true))
-                } else {
-                    Ok(detector)
-                }),
-                Call::GetMembers { account_ids, .. } => Reply::Members(if error {
-                    Err(CallError::new("InternalServerErrorException: boom", true))
-                } else {
-                    Ok(account_ids
-                        .into_iter()
-                        .step_by(2)
-                        .map(|account_id| MemberRecord {
-                            account_id,
-                            status: MemberStatus::Removed,
-                            email: None,
-                            invited_at: None,
-                        })
-                        .collect())
-                }),
-                Call::DeleteMembers { .. } => Reply::Deleted(if error {
-                    Err(CallError::new("InternalServerErrorException: boom", true))
-                } else {
-                    Ok(vec![])
-                }),
-                Call::CreateMembers { accounts, .. } => Reply::Created(match fault {
-                    Fault::Error => Err(CallError::new("InternalServerErrorException: boom", true)),
-                    Fault::Partial => Ok(vec![Rejected {
-                        account_id: accounts[0].0.clone(),
-                        result: "The email address is invalid.".into(),
-                        already_member: false,
-                    }]),
-                    _ => Ok(vec![]),
-                }),
-                Call::InviteMembers { account_ids, .. } => Reply::Invited(match fault {
-                    Fault::Error => Err(CallError::new(
-                        "TooManyRequestsException: rate exceeded",
-                        true,
-                    )),
-                    Fault::Partial => Ok(vec![Rejected {
-                        account_id: account_ids[0].clone(),
-                        result: "refused".into(),
-                        already_member: false,
-                    }]),
-                    _ => Ok(vec![]),
-                }),
-            }
-        }
-    }
-}
+/// Where the organization's account IDs start, and the others'.
+const ORG: u64 = 200_000_000_000;
+const OUTSIDE: u64 = 300_000_000_000;
 
 #[derive(Debug, Clone)]
 enum Entry {
@@ -176,56 +45,17 @@ fn fault() -> impl Strategy<Value = Fault> {
     ]
 }
 
-fn org_id(n: usize) -> String {
-    format!("{:012}", 200_000_000_000usize + n)
-}
-
-fn outside_id(n: usize) -> String {
-    format!("{:012}", 300_000_000_000usize + n)
-}
-
-/// Every distinct account in exactly one list, in first-seen order.
-fn assert_exactly_once(named: &[String], response: &Response) {
-    let listed: Vec<&str> = response.accounts().collect();
-    let mut distinct = Vec::new();
-    let mut seen = HashSet::new();
-    for id in named {
-        if seen.insert(id.as_str()) {
-            distinct.push(id.as_str());
-        }
-    }
-    let mut sorted_listed = listed.clone();
-    sorted_listed.sort_unstable();
-    let mut sorted_named = distinct.clone();
-    sorted_named.sort_unstable();
-    assert_eq!(sorted_listed, sorted_named, "each account exactly once");
-    let position: HashMap<&str, usize> = distinct
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (*id, i))
-        .collect();
-    for list in [
-        response
-            .invited_accounts
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        response
-            .skipped_accounts
-            .iter()
-            .map(|s| s.account_id.as_str())
-            .collect(),
-        response
-            .unprocessed_accounts
-            .iter()
-            .map(|u| u.account_id.as_str())
-            .collect(),
-    ] {
-        assert!(
-            list.windows(2).all(|w| position[w[0]] < position[w[1]]),
-            "input order kept"
-        );
-    }
+/// A member status GuardDuty may hold for an account, or no record at all.
+fn status() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        3 => Just(None),
+        2 => Just(Some("Removed".to_string())),
+        1 => prop::sample::select(vec![
+            "Created", "Resigned", "Invited", "Enabled", "Disabled",
+            "EmailVerificationInProgress", "EmailVerificationFailed", "Paused",
+        ])
+        .prop_map(|s| Some(s.to_string())),
+    ]
 }
 
 proptest! {
@@ -242,13 +72,14 @@ proptest! {
         deadline_ms in prop::option::of(0u64..4000),
         detector in prop::option::of(Just("det".to_string())),
         cached_slots in 1usize..=5,
+        statuses in prop::collection::vec(status(), 0..160),
     ) {
-        let members: Vec<String> = (0..org_size.max(120)).map(org_id).collect();
+        let members: Vec<String> = (0..org_size.max(120)).map(|n| account_id(ORG, n)).collect();
         let named: Vec<String> = entries
             .iter()
             .map(|e| match e {
-                Entry::Org(n) => org_id(*n),
-                Entry::Outside(n) => outside_id(*n),
+                Entry::Org(n) => account_id(ORG, *n),
+                Entry::Outside(n) => account_id(OUTSIDE, *n),
                 Entry::Invalid(s) => s.clone(),
             })
             .collect();
@@ -265,25 +96,55 @@ proptest! {
             "accounts": accounts.iter().map(|id| json!({"accountId": id, "email": "sec@example.com"})).collect::<Vec<_>>(),
             "dryRun": dry_run,
         });
-        let aws = FakeAws {
+        let aws = FakeAws::new(World {
             organization: in_org.then_some(members.clone()),
+            org_id: "o-test".into(),
             detector,
+            // The i-th account named has the i-th status drawn (none: no record).
+            members: named
+                .iter()
+                .zip(&statuses)
+                .filter_map(|(id, status)| Some((id.clone(), status.clone()?)))
+                .collect(),
             faults,
-            next: AtomicUsize::new(0),
-            calls: Mutex::new(Vec::new()),
-        };
+            ..World::default()
+        });
         let settings = Settings { max_calls_in_flight: cached_slots, ..Settings::default() };
         let inviter = Inviter::new(aws, settings);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
         let remaining = deadline_ms.map(Duration::from_millis);
         let (result, elapsed) = runtime.block_on(async {
             let start = tokio::time::Instant::now();
-            let result = inviter.invite(&event.to_string(), Some("999999999999"), remaining).await;
+            let result = inviter.invite(&event.to_string(), Some(ADMIN), remaining).await;
             (result, start.elapsed())
         });
-        let aws = &inviter_aws(&inviter);
+        let aws = inviter.aws();
         if let Some(remaining) = remaining {
             prop_assert!(elapsed <= remaining, "answered after the deadline: {elapsed:?} > {remaining:?}");
+        }
+        // No write call for an account whose record says none, and never a
+        // DeleteMembers without a different e-mail (the fake's recorded
+        // e-mails all differ from the event's).
+        let status_of = |id: &str| aws.world.members.get(id);
+        let emailed = |id: &String| accounts.contains(id);
+        for call in aws.calls() {
+            let (op, named_ids): (&str, Vec<String>) = match &call {
+                Call::DeleteMembers { account_ids, .. } => ("DeleteMembers", account_ids.clone()),
+                Call::CreateMembers { accounts, .. } => ("CreateMembers", accounts.iter().map(|(id, _)| id.clone()).collect()),
+                Call::InviteMembers { account_ids, .. } => ("InviteMembers", account_ids.clone()),
+                _ => continue,
+            };
+            for id in &named_ids {
+                let status = status_of(id);
+                let allowed = match (op, status.as_deref()) {
+                    ("DeleteMembers", Some("EmailVerificationFailed")) => emailed(id),
+                    ("CreateMembers", None | Some("EmailVerificationFailed")) => emailed(id),
+                    ("InviteMembers", None | Some("EmailVerificationFailed")) => emailed(id),
+                    ("InviteMembers", Some("Created" | "Removed" | "Resigned")) => true,
+                    _ => false,
+                };
+                prop_assert!(allowed, "{op} for {id} whose record is {status:?}");
+            }
         }
         match result {
             Ok(response) => {
@@ -296,18 +157,14 @@ proptest! {
                 }
                 if dry_run {
                     prop_assert!(response.invited_accounts.is_empty());
-                    prop_assert_eq!(aws.made("InviteMembers") + aws.made("CreateMembers"), 0);
+                    prop_assert_eq!(aws.made("InviteMembers") + aws.made("CreateMembers") + aws.made("DeleteMembers"), 0);
                 }
                 prop_assert!(response.invited_accounts.len() <= aws.made("InviteMembers") * 50);
             }
             Err(InvocationError::OrganizationsAccessDenied(_)) | Err(InvocationError::DetectorNotFound(_)) => {
-                prop_assert_eq!(aws.made("InviteMembers") + aws.made("CreateMembers"), 0, "changed something, then failed");
+                prop_assert_eq!(aws.made("InviteMembers") + aws.made("CreateMembers") + aws.made("DeleteMembers"), 0, "changed something, then failed");
             }
             Err(other) => prop_assert!(false, "unexpected error {other:?}"),
         }
     }
-}
-
-fn inviter_aws(inviter: &Inviter<FakeAws>) -> &FakeAws {
-    inviter.aws()
 }

@@ -14,36 +14,19 @@ use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::handler::Inviter;
 use guardduty_inviter::response::{FailCode, Response, SkipCode};
+use guardduty_inviter::testing::{account_ids, assert_exactly_once};
 use proptest::prelude::*;
 use serde_json::json;
 use support::*;
 
-fn ids(count: u64, base: u64) -> Vec<String> {
-    (0..count).map(|n| format!("{:012}", base + n)).collect()
-}
-
-fn seed_members(emu: &Emulator, ids: &[String]) {
-    for id in ids {
-        emu.put_member(DETECTOR, id, &format!("{id}@example.com"), "Created");
-    }
-}
-
-/// Every distinct account in exactly one list.
-fn assert_exactly_once(named: &[String], response: &Response) {
-    let listed: Vec<&str> = response.accounts().collect();
-    let distinct: HashSet<&str> = named.iter().map(String::as_str).collect();
-    assert_eq!(listed.len(), distinct.len(), "{response:?}");
-    assert_eq!(listed.into_iter().collect::<HashSet<_>>(), distinct);
-}
-
 /// An organization of `org` accounts plus `outside` GuardDuty members.
-async fn world(org: u64, outside: u64) -> (Emulator, Vec<String>, Vec<String>) {
+async fn world(org: usize, outside: usize) -> (Emulator, Vec<String>, Vec<String>) {
     let emu = sample().await;
-    let members = ids(org, 500_000_000_000);
+    let members = account_ids(500_000_000_000, org);
     for id in &members {
         emu.add_org_account(id, "ACTIVE");
     }
-    let outsiders = ids(outside, 700_000_000_000);
+    let outsiders = account_ids(700_000_000_000, outside);
     seed_members(&emu, &outsiders);
     (emu, members, outsiders)
 }
@@ -202,7 +185,7 @@ async fn a_call_that_never_answers_is_cut_at_the_deadline() {
 async fn concurrent_invocations_on_overlapping_accounts() {
     let emu = sample().await;
     emu.set_latency("CreateMembers", Duration::from_millis(30));
-    let all = ids(150, 700_000_000_000);
+    let all = account_ids(700_000_000_000, 150);
     // Four "processes" (own clients, own connection pools, own caches), each
     // creating and inviting an overlapping slice of new accounts at once.
     let mut tasks = Vec::new();
@@ -262,7 +245,7 @@ async fn huge_events_are_refused_quickly() {
 async fn huge_events() {
     let emu = sample().await;
     let inviter = inviter(&emu, Settings::default()).await;
-    let many = ids(100_000, 100_000_000_000);
+    let many = account_ids(100_000_000_000, 100_000);
     let error = invoke(&inviter, json!(many)).await.unwrap_err();
     assert_eq!(error.error_type(), "InvalidEvent");
     // A 6 MB event (Lambda's synchronous payload limit) of junk strings.
@@ -347,8 +330,8 @@ proptest! {
     #[test]
     fn exactly_once_under_random_faults_on_the_wire(
         schedule in prop::collection::vec((0usize..OPS.len(), fault(), 1usize..6), 0..8),
-        org in 0u64..60,
-        outside in 1u64..120,
+        org in 0usize..60,
+        outside in 1usize..120,
         with_emails in any::<bool>(),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

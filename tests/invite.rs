@@ -9,6 +9,7 @@ use emulator::{Emulator, Fault};
 use guardduty_inviter::config::{OrganizationsCheck, Settings};
 use guardduty_inviter::error::InvocationError;
 use guardduty_inviter::response::FailCode;
+use guardduty_inviter::testing::account_ids;
 use serde_json::json;
 use support::*;
 
@@ -228,12 +229,8 @@ async fn invite_members_refusal_is_reported_with_guardduty_result() {
 #[tokio::test]
 async fn a_failed_batch_leaves_other_batches_alone() {
     let emu = sample().await;
-    let ids: Vec<String> = (0..120)
-        .map(|n| format!("{:012}", 700_000_000_000u64 + n))
-        .collect();
-    for id in &ids {
-        emu.put_member(DETECTOR, id, &format!("{id}@example.com"), "Created");
-    }
+    let ids = account_ids(700_000_000_000, 120);
+    seed_members(&emu, &ids);
     // Every attempt of the batch holding this account fails.
     emu.inject_for_account("InviteMembers", &ids[60], Fault::ServerError, usize::MAX);
     let inviter = inviter(&emu, Settings::default()).await;
@@ -369,7 +366,7 @@ async fn organizations_access_denied_fails_and_invites_nothing() {
     let inviter = inviter(&emu, Settings::default()).await;
     for event in [
         json!(["777777777777", "111111111111"]),
-        json!({"accountIds": (0..40).map(|n| format!("{:012}", 700_000_000_000u64 + n)).collect::<Vec<_>>()}),
+        json!({"accountIds": account_ids(700_000_000_000, 40)}),
     ] {
         let error = invoke(&inviter, event).await.unwrap_err();
         assert_eq!(error.error_type(), "OrganizationsAccessDenied");
@@ -453,14 +450,10 @@ async fn large_events_page_through_the_organization() {
     emu.add_detector(DETECTOR);
     let org = emu.large_organization(500, 7);
     emu.set_empty_pages(3);
-    let outside: Vec<String> = (0..200)
-        .map(|n| format!("{:012}", 100_000_000_000u64 + n))
-        .collect();
+    let outside = account_ids(100_000_000_000, 200);
     let mut ids: Vec<String> = org.iter().take(200).cloned().collect();
     ids.extend(outside.iter().cloned());
-    for id in &outside {
-        emu.put_member(DETECTOR, id, &format!("{id}@example.com"), "Created");
-    }
+    seed_members(&emu, &outside);
     let inviter = inviter(&emu, Settings::default()).await;
     let response = invoke(&inviter, json!({"accountIds": ids})).await.unwrap();
     assert_eq!(response.skipped_accounts.len(), 200);
@@ -502,11 +495,9 @@ async fn throttling_is_absorbed_by_sdk_retries() {
     assert_eq!(response.unprocessed_accounts[0].account_id, "777777777777");
 }
 
-fn members(emu: &Emulator, count: u64, base: u64) -> Vec<String> {
-    let ids: Vec<String> = (0..count).map(|n| format!("{:012}", base + n)).collect();
-    for id in &ids {
-        emu.put_member(DETECTOR, id, &format!("{id}@example.com"), "Created");
-    }
+fn members(emu: &Emulator, count: usize, base: u64) -> Vec<String> {
+    let ids = account_ids(base, count);
+    seed_members(emu, &ids);
     ids
 }
 

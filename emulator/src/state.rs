@@ -171,7 +171,11 @@ impl State {
             email: format!("aws+{id}@example.com"),
             name: format!("Account {id}"),
             status: status.to_string(),
-            joined_method: if n.is_multiple_of(3) { "CREATED" } else { "INVITED" },
+            joined_method: if n.is_multiple_of(3) {
+                "CREATED"
+            } else {
+                "INVITED"
+            },
             // 2020-01-01T00:00:00Z plus one day per account.
             joined_timestamp: 1_577_836_800.0 + (n as f64) * 86_400.0 + 0.5,
         });

@@ -15,7 +15,7 @@ use super::call::{Call, CallError, CallId, Fatal, MemberRecord, Rejected};
 use super::member::{Next, next_step};
 use crate::response::{FailCode, Outcome};
 
-/// GuardDuty's limit of accounts per member call.
+/// GuardDuty's limit of accounts per member call (bench/bench.py reads it here).
 pub const BATCH: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

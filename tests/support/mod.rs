@@ -16,7 +16,7 @@ use guardduty_inviter::response::Response;
 use serde_json::Value;
 
 pub const DETECTOR: &str = emulator::SAMPLE_DETECTOR_ID;
-pub const ADMIN: &str = "999999999999";
+pub use guardduty_inviter::testing::ADMIN;
 
 /// SDK clients for `endpoint`, built as `aws_config` defaults would be, with
 /// short retry backoffs so throttling tests finish quickly.
@@ -54,6 +54,14 @@ pub fn without_organizations_check() -> Settings {
     Settings {
         organizations_check: guardduty_inviter::config::OrganizationsCheck::Off,
         ..Settings::default()
+    }
+}
+
+/// Makes `ids` GuardDuty members of [`DETECTOR`] (status `Created`), so that
+/// they are invited without `CreateMembers`.
+pub fn seed_members(emu: &Emulator, ids: &[String]) {
+    for id in ids {
+        emu.put_member(DETECTOR, id, &format!("{id}@example.com"), "Created");
     }
 }
 

@@ -1,0 +1,375 @@
+//! Test helpers shared by the plan's unit tests, the integration tests and
+//! the fuzz target: an in-memory AWS ([`FakeAws`]), the exactly-once check of
+//! a response ([`assert_exactly_once`]) and account IDs to test with.
+//!
+//! Compiled only for this crate's own unit tests and with the `test-util`
+//! feature (as the AWS SDK gates its test helpers); the `bootstrap` build
+//! never has it.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::aws::organizations::LIST_PAGE;
+use crate::engine::Aws;
+use crate::plan::{
+    AccountsPage, BATCH, Call, CallError, MemberRecord, MemberStatus, Membership, OrgError,
+    Rejected, Reply,
+};
+use crate::response::Response;
+
+/// The administrator's own account the tests invoke as.
+pub const ADMIN: &str = "999999999999";
+
+/// The 12-digit account ID `base + n`.
+pub fn account_id(base: u64, n: usize) -> String {
+    let id = format!("{:012}", base + n as u64);
+    assert_eq!(id.len(), 12, "{id} is not 12 digits");
+    id
+}
+
+/// `count` consecutive account IDs from `base`.
+pub fn account_ids(base: u64, count: usize) -> Vec<String> {
+    (0..count).map(|n| account_id(base, n)).collect()
+}
+
+/// Exactly 12 ASCII digits, checked here without the code under test.
+pub fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Every distinct account of `named` appears in exactly one list of
+/// `response`, nothing else appears, and each list keeps the order in which
+/// `named` first names its accounts.
+pub fn assert_exactly_once<S: AsRef<str>>(named: &[S], response: &Response) {
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    for id in named {
+        let next = position.len();
+        position.entry(id.as_ref()).or_insert(next);
+    }
+    let mut listed: Vec<&str> = response.accounts().collect();
+    listed.sort_unstable();
+    let mut distinct: Vec<&str> = position.keys().copied().collect();
+    distinct.sort_unstable();
+    assert_eq!(listed, distinct, "each account exactly once: {response:?}");
+    let skipped = response.skipped_accounts.iter().map(|s| &s.account_id);
+    let unprocessed = response.unprocessed_accounts.iter().map(|u| &u.account_id);
+    let lists: [Vec<&String>; 4] = [
+        response.invited_accounts.iter().collect(),
+        response.would_invite_accounts.iter().flatten().collect(),
+        skipped.collect(),
+        unprocessed.collect(),
+    ];
+    for list in lists {
+        assert!(
+            list.windows(2)
+                .all(|w| position[w[0].as_str()] < position[w[1].as_str()]),
+            "input order kept: {list:?}"
+        );
+    }
+}
+
+/// Something per account: listed one by one, or by a rule (for instance on
+/// the ID's digits) for the accounts the list does not hold.
+pub struct PerAccount<T> {
+    pub listed: HashMap<String, T>,
+    pub rule: Option<fn(&str) -> Option<T>>,
+}
+
+impl<T: Clone> PerAccount<T> {
+    pub fn by(rule: fn(&str) -> Option<T>) -> Self {
+        PerAccount {
+            listed: HashMap::new(),
+            rule: Some(rule),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<T> {
+        self.listed
+            .get(id)
+            .cloned()
+            .or_else(|| self.rule.and_then(|rule| rule(id)))
+    }
+}
+
+impl<T> Default for PerAccount<T> {
+    fn default() -> Self {
+        PerAccount {
+            listed: HashMap::new(),
+            rule: None,
+        }
+    }
+}
+
+impl<T> FromIterator<(String, T)> for PerAccount<T> {
+    fn from_iter<I: IntoIterator<Item = (String, T)>>(iter: I) -> Self {
+        PerAccount {
+            listed: iter.into_iter().collect(),
+            rule: None,
+        }
+    }
+}
+
+/// What AWS does to one call, in [`World::faults`]' round-robin schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// The call fails (a 5xx or throttling that outlasted the retries).
+    Error,
+    /// GuardDuty reports the first account of a create or invite unprocessed.
+    Partial,
+    /// Organizations denies access.
+    Denied,
+    /// The call answers after this many milliseconds (tokio's clock).
+    Slow(u64),
+}
+
+/// What the fake AWS holds. The default: an organization none of the
+/// accounts is in, the detector `det`, no GuardDuty members, every create and
+/// invite accepted, no faults.
+pub struct World {
+    /// The organization's accounts; `None`: `AWSOrganizationsNotInUseException`.
+    pub organization: Option<Vec<String>>,
+    pub org_id: String,
+    /// What `ListDetectors` finds.
+    pub detector: Option<String>,
+    /// The accounts GuardDuty has member records of, with their status.
+    pub members: PerAccount<String>,
+    /// Why `DescribeAccount` of an account fails, if it does.
+    pub describe_errors: PerAccount<OrgError>,
+    /// Why `CreateMembers` leaves an account unprocessed, if it does.
+    pub create_refusals: PerAccount<String>,
+    /// Why `InviteMembers` leaves an account unprocessed, if it does.
+    pub invite_refusals: PerAccount<String>,
+    /// One fault per call, round-robin; empty: none.
+    pub faults: Vec<Fault>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World {
+            organization: Some(Vec::new()),
+            org_id: "o-1".into(),
+            detector: Some("det".into()),
+            members: PerAccount::default(),
+            describe_errors: PerAccount::default(),
+            create_refusals: PerAccount::default(),
+            invite_refusals: PerAccount::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// An in-memory AWS over a [`World`]. It records every call, and panics on a
+/// call AWS would refuse or the function must never make: a member call of
+/// other than 1 to 50 distinct valid account IDs, any call naming [`ADMIN`],
+/// an organization member created or invited, an e-mail without `@`.
+pub struct FakeAws {
+    pub world: World,
+    next_fault: AtomicUsize,
+    calls: Mutex<Vec<Call>>,
+}
+
+impl FakeAws {
+    pub fn new(world: World) -> Self {
+        FakeAws {
+            world,
+            next_fault: AtomicUsize::new(0),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every call made so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// How many calls of `operation` (AWS's spelling) were made.
+    pub fn made(&self, operation: &str) -> usize {
+        let calls = self.calls.lock().unwrap();
+        calls.iter().filter(|c| c.operation() == operation).count()
+    }
+
+    /// The answer to `call`, at once: a `Slow` fault is not waited for.
+    pub fn answer(&self, call: &Call) -> Reply {
+        self.respond(call).1
+    }
+
+    /// Records `call`, takes the next fault of the schedule, answers.
+    fn respond(&self, call: &Call) -> (Fault, Reply) {
+        self.calls.lock().unwrap().push(call.clone());
+        let fault = match self.world.faults.len() {
+            0 => Fault::None,
+            n => self.world.faults[self.next_fault.fetch_add(1, Ordering::SeqCst) % n],
+        };
+        (fault, self.reply(call, fault))
+    }
+
+    fn reply(&self, call: &Call, fault: Fault) -> Reply {
+        let w = &self.world;
+        let failed = || CallError::new("InternalServerErrorException: boom", true);
+        let org_error = match fault {
+            Fault::Error => Some(OrgError::Other("ServiceException: boom".into())),
+            Fault::Denied => Some(OrgError::AccessDenied("denied".into())),
+            _ => None,
+        };
+        let partial = fault == Fault::Partial;
+        match call {
+            Call::DescribeAccount { account_id } => {
+                check_batch("DescribeAccount", std::slice::from_ref(account_id));
+                let org_id = Some(w.org_id.clone());
+                let error = org_error.or_else(|| w.describe_errors.get(account_id));
+                Reply::Account(match (error, &w.organization) {
+                    (Some(e), _) => Err(e),
+                    (None, None) => Err(OrgError::NotInUse),
+                    (None, Some(org)) if org.contains(account_id) => {
+                        Ok(Membership::Member { org_id })
+                    }
+                    (None, Some(_)) => Ok(Membership::NotMember),
+                })
+            }
+            Call::ListAccounts { next_token } => {
+                Reply::AccountsPage(match (org_error, &w.organization) {
+                    (Some(e), _) => Err(e),
+                    (None, None) => Err(OrgError::NotInUse),
+                    (None, Some(org)) => {
+                        let start = next_token
+                            .as_deref()
+                            .map_or(0, |t| t.parse().expect("a token this fake gave"));
+                        let end = (start + LIST_PAGE as usize).min(org.len());
+                        Ok(AccountsPage {
+                            accounts: org[start..end]
+                                .iter()
+                                .map(|m| (m.clone(), Some(w.org_id.clone())))
+                                .collect(),
+                            next_token: (end < org.len()).then(|| end.to_string()),
+                        })
+                    }
+                })
+            }
+            Call::ListDetectors => Reply::Detectors(match fault {
+                Fault::Error => Err(failed()),
+                _ => Ok(w.detector.clone()),
+            }),
+            Call::GetMembers { account_ids, .. } => {
+                check_batch("GetMembers", account_ids);
+                Reply::Members(match fault {
+                    Fault::Error => Err(failed()),
+                    _ => Ok(account_ids
+                        .iter()
+                        .filter_map(|id| {
+                            Some(MemberRecord {
+                                account_id: id.clone(),
+                                status: MemberStatus::parse(&w.members.get(id)?),
+                                email: Some(format!("{id}@recorded.example.com")),
+                                invited_at: None,
+                            })
+                        })
+                        .collect()),
+                })
+            }
+            Call::DeleteMembers { account_ids, .. } => {
+                self.check_change("DeleteMembers", account_ids);
+                Reply::Deleted(match fault {
+                    Fault::Error => Err(failed()),
+                    _ => Ok(Vec::new()),
+                })
+            }
+            Call::CreateMembers { accounts, .. } => {
+                let ids: Vec<String> = accounts.iter().map(|(id, _)| id.clone()).collect();
+                self.check_change("CreateMembers", &ids);
+                for (id, email) in accounts {
+                    assert!(
+                        !email.is_empty() && email.contains('@'),
+                        "CreateMembers of {id} with e-mail {email:?}"
+                    );
+                }
+                Reply::Created(match fault {
+                    Fault::Error => Err(failed()),
+                    _ => Ok(rejected(
+                        &ids,
+                        &w.create_refusals,
+                        partial.then_some("The email address is invalid."),
+                    )),
+                })
+            }
+            Call::InviteMembers { account_ids, .. } => {
+                self.check_change("InviteMembers", account_ids);
+                Reply::Invited(match fault {
+                    Fault::Error => Err(CallError::new(
+                        "TooManyRequestsException: rate exceeded",
+                        true,
+                    )),
+                    _ => Ok(rejected(
+                        account_ids,
+                        &w.invite_refusals,
+                        partial.then_some("refused"),
+                    )),
+                })
+            }
+        }
+    }
+
+    fn check_change(&self, operation: &str, ids: &[String]) {
+        check_batch(operation, ids);
+        let org = self.world.organization.as_deref().unwrap_or_default();
+        for id in ids {
+            assert!(!org.contains(id), "{operation} of organization member {id}");
+        }
+    }
+}
+
+impl Aws for FakeAws {
+    fn call(&self, call: Call) -> impl Future<Output = Reply> + Send {
+        let (fault, reply) = self.respond(&call);
+        async move {
+            if let Fault::Slow(ms) = fault {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            reply
+        }
+    }
+}
+
+/// 1 to [`BATCH`] distinct valid account IDs, none of them [`ADMIN`].
+fn check_batch(operation: &str, ids: &[String]) {
+    assert!(
+        (1..=BATCH).contains(&ids.len()),
+        "{operation} with {} accounts",
+        ids.len()
+    );
+    let distinct: HashSet<&String> = ids.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        ids.len(),
+        "{operation} names an account twice"
+    );
+    for id in ids {
+        assert!(is_account_id(id), "{operation} with account {id:?}");
+        assert_ne!(
+            id, ADMIN,
+            "{operation} with the administrator's own account"
+        );
+    }
+}
+
+/// The accounts of `ids` left unprocessed: by `refusals`, and the first one
+/// with `partial`'s result if given.
+fn rejected(ids: &[String], refusals: &PerAccount<String>, partial: Option<&str>) -> Vec<Rejected> {
+    ids.iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let result = match partial {
+                Some(result) if i == 0 => result.to_owned(),
+                _ => refusals.get(id)?,
+            };
+            Some(Rejected {
+                account_id: id.clone(),
+                result,
+                already_member: false,
+            })
+        })
+        .collect()
+}
