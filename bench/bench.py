@@ -211,14 +211,21 @@ class Checks:
             print(f"CHECK FAILED: {what}", file=sys.stderr)
 
 
-def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED) -> dict:
+def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED, half_enabled: bool = False) -> dict:
+    """One event of `n` accounts, half of them in the organization, through a
+    fresh process, first and warm. `half_enabled`: every second outside
+    account is an Enabled member already (nothing to do for it), the others
+    Removed."""
     emu = Emulator("--large-org", str(ORG_SIZE), "--seed", str(seed), "--latency-ms", str(LATENCY_MS))
     runtime = fn = None
     try:
         org_ids = emu.control("GET", "org-accounts")["accountIds"]
         assert len(org_ids) == ORG_SIZE
         event, inside, outside = make_ids(org_ids, n, random.Random(seed * 7919 + n))
-        emu.control("POST", "members", {"detectorId": DETECTOR, "accountIds": outside, "status": "Removed"})
+        enabled = outside[::2] if half_enabled else []
+        removed = [a for a in outside if a not in set(enabled)]
+        if enabled:
+            emu.control("POST", "members", {"detectorId": DETECTOR, "accountIds": enabled, "status": "Enabled"})
         if empty_pages:
             emu.control("POST", "empty-pages", {"every": empty_pages})
         emu.reset_calls()
@@ -233,7 +240,7 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED) -> d
             # The same work in both phases: the outside accounts are Removed
             # members again (the first run left them Invited, which a re-run
             # rightly skips).
-            emu.control("POST", "members", {"detectorId": DETECTOR, "accountIds": outside, "status": "Removed"})
+            emu.control("POST", "members", {"detectorId": DETECTOR, "accountIds": removed, "status": "Removed"})
             emu.reset_calls()
             cpu_before = cpu_ns(fn.proc.pid)
             status, body, secs = runtime.invoke({"accountIds": event})
@@ -248,16 +255,21 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED) -> d
             summaries = summary_lines(fn.logs())
             summary = summaries[-1] if summaries else {}
             warm = phase == "warm"
-            bound = lower_bound(n, len(outside), warm, empty_pages=empty_pages)
+            bound = lower_bound(n, len(removed), warm, empty_pages=empty_pages)
             ok = status == 200 and isinstance(body, dict)
             check(ok, f"N={n} {phase}: invocation answered 200 ({status})")
             if ok:
-                check(sorted(body["invitedAccounts"]) == sorted(outside),
-                      f"N={n} {phase}: every outside account invited")
-                check(sorted(s["accountId"] for s in body["skippedAccounts"]) == sorted(inside),
-                      f"N={n} {phase}: every organization account skipped")
+                check(sorted(body["invitedAccounts"]) == sorted(removed),
+                      f"N={n} {phase}: every outside Removed account invited")
+                check(sorted(s["accountId"] for s in body["skippedAccounts"]) == sorted(inside + enabled),
+                      f"N={n} {phase}: every organization account and every Enabled member skipped")
+                check(all(s["code"] == ("ALREADY_ENABLED" if s["accountId"] in set(enabled) else "ORGANIZATION_MEMBER")
+                          for s in body["skippedAccounts"]), f"N={n} {phase}: skipped with the right codes")
                 check(body["unprocessedAccounts"] == [], f"N={n} {phase}: nothing unprocessed")
-            invites = math.ceil(len(outside) / BATCH)
+            written = {a for c in recorded if c["op"] in ("CreateMembers", "DeleteMembers", "InviteMembers")
+                       for a in c["accounts"]}
+            check(not written & set(enabled), f"N={n} {phase}: no write call names an Enabled member")
+            invites = math.ceil(len(removed) / BATCH)
             reads = counts.get("GetMembers", 0)
             # Every account not known to be in the organization is read, in
             # batches of 50: the outside ones at least, all of them at most.
@@ -270,7 +282,7 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED) -> d
                 check(counts.get(op, 0) == 0, f"N={n} {phase}: no {op} for Removed members")
             org_calls = counts.get("DescribeAccount", 0) + counts.get("ListAccounts", 0)
             check(counts.get("InviteMembers", 0) == invites,
-                  f"N={n} {phase}: exactly ceil({len(outside)}/{BATCH}) = {invites} InviteMembers "
+                  f"N={n} {phase}: exactly ceil({len(removed)}/{BATCH}) = {invites} InviteMembers "
                   f"(saw {counts.get('InviteMembers', 0)})")
             for service in ("guardduty", "organizations"):
                 check(in_flight.get(service, 0) <= SLOTS,
@@ -288,7 +300,7 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED) -> d
             wall_ms = secs * 1000.0
             elapsed = summary.get("elapsed_ms")
             rows.append(dict(
-                n=n, phase=phase, empty_pages=empty_pages,
+                n=n, phase=phase, empty_pages=empty_pages, half_enabled=half_enabled,
                 wall_ms=round(wall_ms, 1),
                 function_ms=elapsed,
                 aws_span_ms=round(aws_span, 1),
@@ -475,7 +487,8 @@ def table(results: dict) -> str:
             "| function CPU ms | strategy | calls | max in flight GD/Org | peak RSS |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in results["cases"]:
-        name = f"{r['n']}" + (f" (empty page every {r['empty_pages']})" if r["empty_pages"] else "")
+        name = (f"{r['n']}" + (f" (empty page every {r['empty_pages']})" if r["empty_pages"] else "")
+                + (" (half the outside Enabled)" if r.get("half_enabled") else ""))
         mif = r["max_in_flight"]
         rss = f"{r['peak_rss_kb'] / 1024:.1f} MiB" if r.get("peak_rss_kb") else "?"
         lines.append(
@@ -492,7 +505,8 @@ def bounds_text(results: dict) -> str:
     out = []
     for r in results["cases"]:
         b = r["bound"]
-        out.append(f"- N={r['n']} {r['phase']}{' (empty pages)' if r['empty_pages'] else ''}: "
+        out.append(f"- N={r['n']} {r['phase']}{' (empty pages)' if r['empty_pages'] else ''}"
+                   f"{' (half the outside Enabled)' if r.get('half_enabled') else ''}: "
                    f"{bound_formula(b)} × {LATENCY_MS} ms = {b['ms']} ms")
     return "\n".join(out)
 
@@ -640,6 +654,8 @@ def main() -> int:
     if args.what == "all":
         print("case N=1000 with an empty ListAccounts page before every 2nd page (correctness) ...", file=sys.stderr)
         cases += run_case(1000, check, empty_pages=2)["rows"]
+        print("case N=200 with half the outside accounts Enabled members already ...", file=sys.stderr)
+        cases += median_rows([run_case(200, check, half_enabled=True)["rows"] for _ in range(3)])
     overhead = runtime_overhead(args.hello)
     results = dict(
         runtime_api_overhead=overhead,
