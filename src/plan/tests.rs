@@ -3,6 +3,7 @@
 use super::*;
 use crate::event::{Email, Named, Request};
 use crate::response::{FailCode, SkipCode};
+use crate::testing::{FakeAws, PerAccount, World};
 
 fn request(ids: &[&str]) -> Request {
     Request {
@@ -43,12 +44,16 @@ fn record(account_id: &str, status: MemberStatus) -> MemberRecord {
     }
 }
 
-/// The records of `ids` as this test world has them: accounts whose ID
-/// starts with 3 are not GuardDuty members, all others are `Removed` ones.
+/// This test world's member status of an account: accounts whose ID starts
+/// with 3 are not GuardDuty members, all others are `Removed` ones.
+fn status_of(id: &str) -> Option<String> {
+    (!id.starts_with('3')).then(|| "Removed".to_owned())
+}
+
+/// The records of `ids` as this test world has them ([`status_of`]).
 fn records(ids: &[String]) -> Vec<MemberRecord> {
     ids.iter()
-        .filter(|id| !id.starts_with('3'))
-        .map(|id| record(id, MemberStatus::Removed))
+        .filter_map(|id| Some(record(id, MemberStatus::parse(&status_of(id)?))))
         .collect()
 }
 
@@ -61,36 +66,17 @@ fn text(outcome: &Outcome) -> &str {
     }
 }
 
-/// Answers every call at once: `members` are in the organization, the
-/// rest are not; GuardDuty has the [`records`] and accepts everything.
+/// Answers every call at once, through the shared fake: `members` are in
+/// the organization, the rest are not; GuardDuty has the records of
+/// [`status_of`] and accepts everything.
 fn answer(call: &Call, members: &[String]) -> Reply {
-    match call {
-        Call::DescribeAccount { account_id } => {
-            Reply::Account(Ok(if members.contains(account_id) {
-                Membership::Member {
-                    org_id: Some("o-1".into()),
-                }
-            } else {
-                Membership::NotMember
-            }))
-        }
-        Call::ListAccounts { next_token } => {
-            let start: usize = next_token.as_deref().map_or(0, |t| t.parse().unwrap());
-            let end = (start + 20).min(members.len());
-            Reply::AccountsPage(Ok(AccountsPage {
-                accounts: members[start..end]
-                    .iter()
-                    .map(|m| (m.clone(), Some("o-1".into())))
-                    .collect(),
-                next_token: (end < members.len()).then(|| end.to_string()),
-            }))
-        }
-        Call::ListDetectors => Reply::Detectors(Ok(Some("found".into()))),
-        Call::GetMembers { account_ids, .. } => Reply::Members(Ok(records(account_ids))),
-        Call::DeleteMembers { .. } => Reply::Deleted(Ok(vec![])),
-        Call::CreateMembers { .. } => Reply::Created(Ok(vec![])),
-        Call::InviteMembers { .. } => Reply::Invited(Ok(vec![])),
-    }
+    let world = World {
+        organization: Some(members.to_vec()),
+        detector: Some("found".into()),
+        members: PerAccount::by(status_of),
+        ..World::default()
+    };
+    FakeAws::new(world).answer(call)
 }
 
 /// Runs the plan to the end in rounds: all calls it allows, then all
