@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use crate::error::ConfigurationError;
+use crate::regions::Regions;
+use crate::validate::{check_external_id, check_role_name};
 
 /// Whether AWS Organizations is asked which accounts it manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,18 @@ pub struct Settings {
     /// it keeps the function inside the GuardDuty and Organizations API rate
     /// quotas it shares with everything else in the account.
     pub max_calls_in_flight: usize,
+    /// `REGIONS`: where to work when the event names no Regions.
+    pub regions: Option<Regions>,
+    /// `MEMBER_ROLE_NAME`, `MEMBER_ROLE_EXTERNAL_ID`, `ENABLE_MEMBER_DETECTORS`.
+    pub member_role: Option<MemberRoleSettings>,
+}
+
+/// The role the function assumes in each member account to accept there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRoleSettings {
+    pub name: String,
+    pub external_id: Option<String>,
+    pub create_detectors: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +52,8 @@ impl Default for Settings {
             organizations_check: OrganizationsCheck::Enforce,
             organizations_cache: Duration::from_secs(300),
             max_calls_in_flight: DEFAULT_MAX_CALLS_IN_FLIGHT,
+            regions: None,
+            member_role: None,
         }
     }
 }
@@ -113,8 +129,53 @@ impl Settings {
             }
             s.max_calls_in_flight = n as usize;
         }
+        if let Some(v) = get("REGIONS") {
+            s.regions = Some(parse_regions(&v)?);
+        }
+        s.member_role = member_role(&get)?;
         Ok(s)
     }
+}
+
+/// `all`, or Region names separated by commas (spaces around them ignored).
+fn parse_regions(value: &str) -> Result<Regions, ConfigurationError> {
+    if value.eq_ignore_ascii_case("all") {
+        return Ok(Regions::All);
+    }
+    let names: Vec<&str> = value.split(',').map(str::trim).collect();
+    Regions::named(&names).map_err(|problem| ConfigurationError {
+        variable: "REGIONS",
+        problem: format!("{problem}; give `all` or Region names separated by commas"),
+    })
+}
+
+fn member_role(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<MemberRoleSettings>, ConfigurationError> {
+    let create_detectors = match get("ENABLE_MEMBER_DETECTORS") {
+        Some(v) => parse_bool("ENABLE_MEMBER_DETECTORS", &v)?,
+        None => false,
+    };
+    let external_id = get("MEMBER_ROLE_EXTERNAL_ID");
+    let Some(name) = get("MEMBER_ROLE_NAME") else {
+        if create_detectors {
+            return Err(ConfigurationError {
+                variable: "ENABLE_MEMBER_DETECTORS",
+                problem: "is true, but MEMBER_ROLE_NAME is not set: detectors are created in member accounts through that role".into(),
+            });
+        }
+        return Ok(None);
+    };
+    let invalid = |variable, problem| ConfigurationError { variable, problem };
+    check_role_name(&name).map_err(|p| invalid("MEMBER_ROLE_NAME", p))?;
+    if let Some(id) = &external_id {
+        check_external_id(id).map_err(|p| invalid("MEMBER_ROLE_EXTERNAL_ID", p))?;
+    }
+    Ok(Some(MemberRoleSettings {
+        name,
+        external_id,
+        create_detectors,
+    }))
 }
 
 fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigurationError> {
@@ -222,6 +283,69 @@ mod tests {
         assert!(settings(&[("MAX_CALLS_IN_FLIGHT", "21")]).is_err());
         let s = settings(&[("MAX_CALLS_IN_FLIGHT", "1")]).unwrap();
         assert_eq!(s.max_calls_in_flight, 1);
+    }
+
+    #[test]
+    fn regions_are_all_or_a_list_of_distinct_names() {
+        let s = settings(&[("REGIONS", " eu-west-1 , us-east-1")]).unwrap();
+        assert_eq!(
+            s.regions,
+            Some(Regions::Named(vec!["eu-west-1".into(), "us-east-1".into()]))
+        );
+        assert_eq!(
+            settings(&[("REGIONS", "ALL")]).unwrap().regions,
+            Some(Regions::All)
+        );
+        assert_eq!(settings(&[("REGIONS", " ")]).unwrap().regions, None);
+        for bad in [
+            "us-east-1,us-east-1",
+            "us-east-1,,eu-west-1",
+            "US-EAST-1",
+            "us-east-1;eu-west-1",
+        ] {
+            let e = settings(&[("REGIONS", bad)]).unwrap_err();
+            assert_eq!(e.variable, "REGIONS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn member_role_settings_hang_together() {
+        let s = settings(&[
+            ("MEMBER_ROLE_NAME", "security/GuardDutyInviterMember"),
+            ("MEMBER_ROLE_EXTERNAL_ID", "ext-123"),
+            ("ENABLE_MEMBER_DETECTORS", "TRUE"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.member_role,
+            Some(MemberRoleSettings {
+                name: "security/GuardDutyInviterMember".into(),
+                external_id: Some("ext-123".into()),
+                create_detectors: true,
+            })
+        );
+        let e = settings(&[("ENABLE_MEMBER_DETECTORS", "true")]).unwrap_err();
+        assert_eq!(e.variable, "ENABLE_MEMBER_DETECTORS");
+        assert!(
+            settings(&[("ENABLE_MEMBER_DETECTORS", "false")])
+                .unwrap()
+                .member_role
+                .is_none()
+        );
+        let e = settings(&[("MEMBER_ROLE_NAME", "arn:aws:iam::111111111111:role/x")]).unwrap_err();
+        assert_eq!(e.variable, "MEMBER_ROLE_NAME");
+        let e = settings(&[
+            ("MEMBER_ROLE_NAME", "r"),
+            ("MEMBER_ROLE_EXTERNAL_ID", "a b"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "MEMBER_ROLE_EXTERNAL_ID");
+        let e = settings(&[
+            ("MEMBER_ROLE_NAME", "r"),
+            ("ENABLE_MEMBER_DETECTORS", "maybe"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "ENABLE_MEMBER_DETECTORS");
     }
 
     #[test]

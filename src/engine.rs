@@ -2,6 +2,7 @@
 //! keeps each service to its slots), feeds it the answers, and keeps the
 //! invocation's deadline.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -15,6 +16,10 @@ use crate::plan::{Call, Fatal, Phase, Plan, Reply};
 /// (`aws::AwsClients`) uses the SDK clients; tests may use anything.
 pub trait Aws {
     fn call(&self, call: Call) -> impl Future<Output = Reply> + Send;
+
+    /// The function's own Region (`AWS_REGION`), where it works when no
+    /// Regions are named.
+    fn own_region(&self) -> Option<&str>;
 }
 
 /// Time left at which the function stops waiting and answers. Posting the
@@ -67,11 +72,31 @@ impl Deadline {
     }
 }
 
-/// Counts kept for the summary log line and the benchmark.
+/// Counts kept for the summary log line, the metrics and the benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallStats {
-    pub by_operation: std::collections::BTreeMap<&'static str, usize>,
+    pub by_operation: BTreeMap<&'static str, usize>,
+    /// Calls made in each Region (the member side's included).
+    pub by_region: BTreeMap<String, usize>,
+    /// Calls of the global services: Organizations, STS, AWS Account.
+    pub global: usize,
     pub max_in_flight: usize,
+}
+
+impl CallStats {
+    /// Counts `call` as made.
+    pub fn count(&mut self, call: &Call) {
+        *self.by_operation.entry(call.operation()).or_default() += 1;
+        match call.region() {
+            Some(region) => *self.by_region.entry(region.to_owned()).or_default() += 1,
+            None => self.global += 1,
+        }
+    }
+
+    /// All calls made.
+    pub fn total(&self) -> usize {
+        self.by_operation.values().sum()
+    }
 }
 
 /// Drives `plan` until every account has an outcome, nothing more can be
@@ -81,8 +106,8 @@ pub async fn drive<A: Aws>(
     aws: &A,
     plan: &mut Plan,
     deadline: Option<Deadline>,
-) -> Result<CallStats, Fatal> {
-    let mut stats = CallStats::default();
+    stats: &mut CallStats,
+) -> Result<(), Fatal> {
     let mut in_flight = FuturesUnordered::new();
     loop {
         let now = Instant::now();
@@ -91,7 +116,7 @@ pub async fn drive<A: Aws>(
         }
         let phase = deadline.map_or(Phase::Normal, |d| d.phase(now));
         for (id, call) in plan.next_calls(phase) {
-            *stats.by_operation.entry(call.operation()).or_default() += 1;
+            stats.count(&call);
             let call_future = aws.call(call);
             in_flight.push(async move { (id, call_future.await) });
         }
@@ -105,7 +130,23 @@ pub async fn drive<A: Aws>(
             _ = sleep_until(wake) => {}
         }
     }
-    Ok(stats)
+    Ok(())
+}
+
+/// Makes one call outside a plan (the invocation's set-up), counted in
+/// `stats`; `None` if the deadline says answer before it answers.
+pub async fn call_once<A: Aws>(
+    aws: &A,
+    call: Call,
+    deadline: Option<Deadline>,
+    stats: &mut CallStats,
+) -> Option<Reply> {
+    stats.count(&call);
+    let answer = aws.call(call);
+    tokio::select! {
+        reply = answer => Some(reply),
+        _ = sleep_until(deadline.map(|d| d.answer_at)) => None,
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {

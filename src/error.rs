@@ -15,6 +15,8 @@ pub enum InvocationError {
     DetectorNotFound(String),
     #[error("{0}")]
     OrganizationsAccessDenied(String),
+    #[error("{0}")]
+    RegionDiscoveryFailed(String),
 }
 
 impl InvocationError {
@@ -24,6 +26,7 @@ impl InvocationError {
             Self::InvalidEvent(_) => "InvalidEvent",
             Self::DetectorNotFound(_) => "DetectorNotFound",
             Self::OrganizationsAccessDenied(_) => "OrganizationsAccessDenied",
+            Self::RegionDiscoveryFailed(_) => "RegionDiscoveryFailed",
         }
     }
 }

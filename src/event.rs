@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::regions::Regions;
 use crate::validate::check_detector_id;
 
 /// What an event asks for, with duplicates merged in first-seen order.
@@ -19,6 +20,8 @@ pub struct Request {
     pub message: Option<String>,
     pub disable_email_notification: Option<bool>,
     pub dry_run: bool,
+    /// Where to work, if the event says.
+    pub regions: Option<Regions>,
 }
 
 /// One distinct account ID as the event named it.
@@ -168,7 +171,43 @@ fn parse_request(fields: &Map<String, Value>, max_accounts: usize) -> Result<Req
         "DisableEmailNotification",
     )?;
     request.dry_run = bool_field(fields, "dryRun", "DryRun")?.unwrap_or(false);
+    request.regions = regions_field(fields)?;
+    if request.detector_id.is_some()
+        && request
+            .regions
+            .as_ref()
+            .is_some_and(|r| r.count() != Some(1))
+    {
+        return Err("detectorId names the detector of one Region, but regions names more (or all): leave detectorId out, or name one Region".into());
+    }
     collector.finish(request)
+}
+
+/// `regions`: an array of distinct Region names, or the string `"all"`.
+fn regions_field(fields: &Map<String, Value>) -> Result<Option<Regions>, String> {
+    let expected =
+        "regions must be a non-empty array of distinct Region names or the string \"all\"";
+    match field(fields, "regions", "Regions")? {
+        None => Ok(None),
+        Some(Value::String(all)) if all == "all" => Ok(Some(Regions::All)),
+        Some(Value::Array(items)) => {
+            let mut names = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let Value::String(name) = item else {
+                    return Err(format!(
+                        "regions[{i}] must be a Region name string, not {}",
+                        kind(item)
+                    ));
+                };
+                names.push(name.as_str());
+            }
+            Regions::named(&names)
+                .map(Some)
+                .map_err(|e| format!("{expected}: {e}"))
+        }
+        Some(Value::String(_)) => Err(format!("{expected}, not another string")),
+        Some(other) => Err(format!("{expected}, not {}", kind(other))),
+    }
 }
 
 /// The value of a field under either of its spellings. `null` counts as
@@ -477,6 +516,40 @@ mod tests {
             json!({"accountIds": []}),
         ] {
             assert!(parse(&event, 1000).is_err(), "{event}");
+        }
+    }
+
+    #[test]
+    fn regions_are_a_list_or_all() {
+        let r = parse(
+            &json!({"accountId": "111111111111", "regions": ["eu-west-1", "us-east-1"]}),
+            10,
+        )
+        .unwrap();
+        assert_eq!(
+            r.regions,
+            Some(Regions::Named(vec!["eu-west-1".into(), "us-east-1".into()]))
+        );
+        let r = parse(&json!({"accountId": "111111111111", "Regions": "all"}), 10).unwrap();
+        assert_eq!(r.regions, Some(Regions::All));
+        let r = parse(&json!({"accountId": "111111111111", "regions": null}), 10).unwrap();
+        assert_eq!(r.regions, None);
+        let one =
+            json!({"accountId": "111111111111", "regions": ["eu-west-1"], "detectorId": "d1"});
+        assert_eq!(parse(&one, 10).unwrap().detector_id.as_deref(), Some("d1"));
+        for bad in [
+            json!({"accountId": "111111111111", "regions": []}),
+            json!({"accountId": "111111111111", "regions": ["eu-west-1", "eu-west-1"]}),
+            json!({"accountId": "111111111111", "regions": ["EU-WEST-1"]}),
+            json!({"accountId": "111111111111", "regions": [1]}),
+            json!({"accountId": "111111111111", "regions": "eu-west-1"}),
+            json!({"accountId": "111111111111", "regions": "ALL"}),
+            json!({"accountId": "111111111111", "regions": {"all": true}}),
+            json!({"accountId": "111111111111", "regions": ["a", "b"], "detectorId": "d1"}),
+            json!({"accountId": "111111111111", "regions": "all", "detectorId": "d1"}),
+            json!({"accountId": "111111111111", "regions": ["a"], "Regions": ["b"]}),
+        ] {
+            assert!(parse(&bad, 10).is_err(), "{bad}");
         }
     }
 

@@ -19,7 +19,9 @@ pub mod error;
 pub mod event;
 pub mod handler;
 pub mod logging;
+pub mod metrics;
 pub mod plan;
+pub mod regions;
 pub mod response;
 pub mod runtime;
 #[cfg(any(test, feature = "test-util"))]

@@ -1,5 +1,8 @@
 //! The `bootstrap` binary: settings and clients are built once at init, then
 //! the runtime hands every event to the same handler.
+// The handler's future nests the SDK's (member-side clients, STS) deeper
+// than rustc's default layout query depth of 128.
+#![recursion_limit = "256"]
 
 use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;

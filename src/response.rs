@@ -30,6 +30,9 @@ pub enum FailCode {
     CallFailed,
     NotAttempted,
     OutcomeUnknown,
+    RegionUnavailable,
+    MemberDetectorMissing,
+    AcceptFailed,
 }
 
 impl FailCode {
@@ -38,7 +41,10 @@ impl FailCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            FailCode::MembershipUnknown | FailCode::NotAttempted | FailCode::OutcomeUnknown
+            FailCode::MembershipUnknown
+                | FailCode::NotAttempted
+                | FailCode::OutcomeUnknown
+                | FailCode::AcceptFailed
         )
     }
 }
@@ -48,6 +54,8 @@ impl FailCode {
 pub enum Outcome {
     Invited,
     WouldInvite,
+    /// Invited, and the invitation accepted in the member account.
+    Enabled,
     Skipped {
         code: SkipCode,
         reason: String,
@@ -96,6 +104,9 @@ pub struct Response {
     pub unprocessed_accounts: Vec<Unprocessed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub would_invite_accounts: Option<Vec<String>>,
+    /// Present only when the member side is configured (`MEMBER_ROLE_NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_accounts: Option<Vec<String>>,
     pub dry_run: bool,
 }
 
@@ -106,17 +117,33 @@ impl Response {
         dry_run: bool,
         outcomes: Vec<(String, Outcome)>,
     ) -> Response {
+        Response::with_lists(detector_id, dry_run, false, outcomes)
+    }
+
+    /// As [`Response::new`]; `enabled_list`: the response has
+    /// `enabledAccounts` (the member side is configured).
+    pub fn with_lists(
+        detector_id: Option<String>,
+        dry_run: bool,
+        enabled_list: bool,
+        outcomes: Vec<(String, Outcome)>,
+    ) -> Response {
         let mut response = Response {
             detector_id,
             invited_accounts: Vec::new(),
             skipped_accounts: Vec::new(),
             unprocessed_accounts: Vec::new(),
             would_invite_accounts: dry_run.then(Vec::new),
+            enabled_accounts: enabled_list.then(Vec::new),
             dry_run,
         };
         for (account_id, outcome) in outcomes {
             match outcome {
                 Outcome::Invited => response.invited_accounts.push(account_id),
+                Outcome::Enabled => response
+                    .enabled_accounts
+                    .get_or_insert_with(Vec::new)
+                    .push(account_id),
                 Outcome::WouldInvite => response
                     .would_invite_accounts
                     .get_or_insert_with(Vec::new)
@@ -154,12 +181,13 @@ impl Response {
     }
 
     /// Every account the response reports, list by list: invited, would
-    /// invite, skipped, unprocessed. Each account named in the event appears
-    /// exactly once.
+    /// invite, enabled, skipped, unprocessed. Each account named in the event
+    /// appears exactly once.
     pub fn accounts(&self) -> impl Iterator<Item = &str> {
         self.invited_accounts
             .iter()
             .chain(self.would_invite_accounts.iter().flatten())
+            .chain(self.enabled_accounts.iter().flatten())
             .map(String::as_str)
             .chain(self.skipped_accounts.iter().map(|s| s.account_id.as_str()))
             .chain(
@@ -194,5 +222,86 @@ fn code_name(code: &impl Serialize) -> String {
     match serde_json::to_value(code) {
         Ok(serde_json::Value::String(name)) => name,
         _ => String::new(),
+    }
+}
+
+/// What the function answers: the single-Region response when neither the
+/// event nor `REGIONS` names Regions, else one response per Region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Single(Response),
+    Multi(MultiRegion),
+}
+
+impl Answer {
+    /// Each Region's response, in the answer's order.
+    pub fn responses(&self) -> Vec<&Response> {
+        match self {
+            Answer::Single(response) => vec![response],
+            Answer::Multi(multi) => multi.regions.iter().map(|r| &r.response).collect(),
+        }
+    }
+
+    /// The single-Region response, if this is one.
+    pub fn single(self) -> Option<Response> {
+        match self {
+            Answer::Single(response) => Some(response),
+            Answer::Multi(_) => None,
+        }
+    }
+
+    /// The multi-Region response, if this is one.
+    pub fn multi(self) -> Option<MultiRegion> {
+        match self {
+            Answer::Single(_) => None,
+            Answer::Multi(multi) => Some(multi),
+        }
+    }
+}
+
+/// The multi-Region response: `dryRun`, and one entry per Region in the
+/// order given (`"all"`: sorted by name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MultiRegion {
+    pub dry_run: bool,
+    pub regions: Vec<RegionResponse>,
+}
+
+/// One Region of a multi-Region response: its name and the single-Region
+/// fields but `dryRun`, which the whole response carries once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionResponse {
+    pub region: String,
+    pub response: Response,
+}
+
+impl Serialize for RegionResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct View<'a> {
+            region: &'a str,
+            detector_id: Option<&'a str>,
+            invited_accounts: &'a [String],
+            skipped_accounts: &'a [Skipped],
+            unprocessed_accounts: &'a [Unprocessed],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            would_invite_accounts: Option<&'a [String]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            enabled_accounts: Option<&'a [String]>,
+        }
+        let r = &self.response;
+        View {
+            region: &self.region,
+            detector_id: r.detector_id.as_deref(),
+            invited_accounts: &r.invited_accounts,
+            skipped_accounts: &r.skipped_accounts,
+            unprocessed_accounts: &r.unprocessed_accounts,
+            would_invite_accounts: r.would_invite_accounts.as_deref(),
+            enabled_accounts: r.enabled_accounts.as_deref(),
+        }
+        .serialize(serializer)
     }
 }

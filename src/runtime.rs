@@ -59,6 +59,15 @@ pub fn account_of_function(arn: &str) -> Option<&str> {
     Some(account)
 }
 
+/// The partition in a Lambda function ARN (`aws`, `aws-cn`, `aws-us-gov`);
+/// `aws` when the ARN names none.
+pub fn partition_of_function(arn: &str) -> &str {
+    match arn.split(':').nth(1) {
+        Some(p) if arn.starts_with("arn:") && !p.is_empty() => p,
+        _ => "aws",
+    }
+}
+
 /// Time until Lambda's deadline, given in milliseconds since the Unix epoch;
 /// `None` when there is none. Some Runtime API emulators (`cargo lambda`)
 /// send the time left instead of a point in time: a value too small to be a
@@ -80,6 +89,20 @@ pub fn time_left(deadline_ms: u64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partition_comes_from_the_function_arn() {
+        assert_eq!(
+            partition_of_function("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:x"),
+            "aws-us-gov"
+        );
+        assert_eq!(
+            partition_of_function("arn:aws:lambda:us-east-1:1:function:x"),
+            "aws"
+        );
+        assert_eq!(partition_of_function("function-arn"), "aws");
+        assert_eq!(partition_of_function(""), "aws");
+    }
 
     #[test]
     fn own_account_comes_from_the_function_arn() {

@@ -15,13 +15,20 @@ use std::time::Duration;
 use crate::aws::organizations::LIST_PAGE;
 use crate::engine::Aws;
 use crate::plan::{
-    AccountsPage, BATCH, Call, CallError, MemberRecord, MemberStatus, Membership, OrgError,
-    Rejected, Reply,
+    AccountsPage, BATCH, Call, CallError, Credentials, Invitation, MemberRecord, MemberSession,
+    MemberStatus, Membership, OrgError, Rejected, Reply, Service,
 };
 use crate::response::Response;
 
 /// The administrator's own account the tests invoke as.
 pub const ADMIN: &str = "999999999999";
+
+/// Another administrator, whose invitations wait in every member account of
+/// the fake and must never be accepted.
+pub const OTHER_ADMIN: &str = "888888888888";
+
+/// The Region the fake says the function runs in.
+pub const OWN_REGION: &str = "us-east-1";
 
 /// The 12-digit account ID `base + n`.
 pub fn account_id(base: u64, n: usize) -> String {
@@ -145,6 +152,16 @@ pub struct World {
     pub invite_refusals: PerAccount<String>,
     /// One fault per call, round-robin; empty: none.
     pub faults: Vec<Fault>,
+    /// What `ListRegions` lists as enabled.
+    pub enabled_regions: Vec<String>,
+    /// Regions where GuardDuty answers `UnrecognizedClientException`.
+    pub refused_regions: Vec<String>,
+    /// Regions where the administrator has no detector.
+    pub regions_without_detector: Vec<String>,
+    /// Member accounts whose role cannot be assumed (`AccessDenied`).
+    pub no_role: PerAccount<bool>,
+    /// Member accounts with no detector of their own.
+    pub no_member_detector: PerAccount<bool>,
 }
 
 impl Default for World {
@@ -158,6 +175,11 @@ impl Default for World {
             create_refusals: PerAccount::default(),
             invite_refusals: PerAccount::default(),
             faults: Vec::new(),
+            enabled_regions: vec![OWN_REGION.into()],
+            refused_regions: Vec::new(),
+            regions_without_detector: Vec::new(),
+            no_role: PerAccount::default(),
+            no_member_detector: PerAccount::default(),
         }
     }
 }
@@ -249,8 +271,16 @@ impl FakeAws {
                     }
                 })
             }
-            Call::ListDetectors => Reply::Detectors(match fault {
+            _ if call.service() == Service::GuardDuty
+                && call
+                    .region()
+                    .is_some_and(|r| w.refused_regions.iter().any(|x| x == r)) =>
+            {
+                refused(call)
+            }
+            Call::ListDetectors { region } => Reply::Detectors(match fault {
                 Fault::Error => Err(failed()),
+                _ if w.regions_without_detector.contains(region) => Ok(None),
                 _ => Ok(w.detector.clone()),
             }),
             Call::GetMembers { account_ids, .. } => {
@@ -309,7 +339,100 @@ impl FakeAws {
                     )),
                 })
             }
+            Call::ListRegions => Reply::Regions(match fault {
+                Fault::Error => Err(failed()),
+                _ => Ok(w.enabled_regions.clone()),
+            }),
+            Call::CallerIdentity => Reply::Identity(Ok(ADMIN.into())),
+            Call::AssumeRole { role_arn, .. } => {
+                let account = role_arn.split(':').nth(4).unwrap_or_default().to_owned();
+                self.check_change("AssumeRole", std::slice::from_ref(&account));
+                Reply::Assumed(match fault {
+                    Fault::Error => Err(failed()),
+                    _ if w.no_role.get(&account).unwrap_or(false) => Err(CallError::new(
+                        format!(
+                            "AccessDenied: not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+                        ),
+                        true,
+                    )),
+                    _ => Ok(Credentials::new(
+                        "ASIAFAKE",
+                        "secret",
+                        Some(account),
+                        None,
+                        "fake",
+                    )),
+                })
+            }
+            Call::MemberDetectors { member, .. } => {
+                let account = self.check_member(member);
+                Reply::Detectors(match fault {
+                    Fault::Error => Err(failed()),
+                    _ if w.no_member_detector.get(&account).unwrap_or(false) => Ok(None),
+                    _ => Ok(Some(format!("det-{account}"))),
+                })
+            }
+            Call::CreateDetector { member, .. } => {
+                let account = self.check_member(member);
+                Reply::DetectorCreated(match fault {
+                    Fault::Error => Err(failed()),
+                    _ => Ok(format!("det-{account}")),
+                })
+            }
+            Call::ListInvitations { member, .. } => {
+                let account = self.check_member(member);
+                Reply::Invitations(match fault {
+                    Fault::Error => Err(failed()),
+                    _ => Ok([OTHER_ADMIN, ADMIN]
+                        .iter()
+                        .map(|from| Invitation {
+                            account_id: (*from).to_owned(),
+                            invitation_id: format!("inv-{from}-{account}"),
+                        })
+                        .collect()),
+                })
+            }
+            Call::AcceptInvitation {
+                member,
+                detector_id,
+                administrator_id,
+                invitation_id,
+                ..
+            } => {
+                let account = self.check_member(member);
+                assert_eq!(
+                    administrator_id, ADMIN,
+                    "an accept for another administrator"
+                );
+                assert_eq!(
+                    invitation_id,
+                    &format!("inv-{ADMIN}-{account}"),
+                    "accepted another invitation"
+                );
+                assert_eq!(
+                    detector_id,
+                    &format!("det-{account}"),
+                    "accepted with another detector"
+                );
+                Reply::Accepted(match fault {
+                    Fault::Error => Err(failed()),
+                    _ => Ok(()),
+                })
+            }
         }
+    }
+
+    /// A member-side call: with the credentials the fake gave that account,
+    /// never in an organization member.
+    fn check_member(&self, member: &MemberSession) -> String {
+        let account = member.account_id.clone();
+        self.check_change("a member-side call", std::slice::from_ref(&account));
+        assert_eq!(
+            member.credentials.session_token(),
+            Some(account.as_str()),
+            "member-side call with another account's credentials"
+        );
+        account
     }
 
     fn check_change(&self, operation: &str, ids: &[String]) {
@@ -321,7 +444,29 @@ impl FakeAws {
     }
 }
 
+/// GuardDuty's answer in an opt-in Region that is not enabled.
+fn refused(call: &Call) -> Reply {
+    let error = CallError {
+        region_refused: true,
+        ..CallError::new(
+            "UnrecognizedClientException: The security token included in the request is invalid.",
+            false,
+        )
+    };
+    match call {
+        Call::ListDetectors { .. } => Reply::Detectors(Err(error)),
+        Call::GetMembers { .. } => Reply::Members(Err(error)),
+        Call::DeleteMembers { .. } => Reply::Deleted(Err(error)),
+        Call::CreateMembers { .. } => Reply::Created(Err(error)),
+        _ => Reply::Invited(Err(error)),
+    }
+}
+
 impl Aws for FakeAws {
+    fn own_region(&self) -> Option<&str> {
+        Some(OWN_REGION)
+    }
+
     fn call(&self, call: Call) -> impl Future<Output = Reply> + Send {
         let (fault, reply) = self.respond(&call);
         async move {

@@ -10,7 +10,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use emulator::{Emulator, Fault};
-use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::handler::Inviter;
 use guardduty_inviter::response::{FailCode, Response, SkipCode};
@@ -115,14 +114,8 @@ async fn connection_refused_is_reported_per_account() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     let organizations = clients(&emu.endpoint()).await.organizations;
-    let guardduty = clients(&closed).await.guardduty;
-    let inviter = Inviter::new(
-        AwsClients {
-            guardduty,
-            organizations,
-        },
-        Settings::default(),
-    );
+    let aws = clients(&closed).await.with_organizations(organizations);
+    let inviter = Inviter::new(aws, Settings::default());
     let response = invoke(
         &inviter,
         json!({"accountIds": ["111111111111", "222222222222"], "detectorId": DETECTOR}),
@@ -143,15 +136,11 @@ async fn connection_refused_is_reported_per_account() {
     );
 
     // Organizations unreachable: nobody is invited blindly.
-    let guardduty = clients(&emu.endpoint()).await.guardduty;
     let organizations = clients(&closed).await.organizations;
-    let inviter = Inviter::new(
-        AwsClients {
-            guardduty,
-            organizations,
-        },
-        Settings::default(),
-    );
+    let aws = clients(&emu.endpoint())
+        .await
+        .with_organizations(organizations);
+    let inviter = Inviter::new(aws, Settings::default());
     let response = invoke(&inviter, json!(["111111111111", "777777777777"]))
         .await
         .unwrap();
@@ -205,6 +194,7 @@ async fn concurrent_invocations_on_overlapping_accounts() {
                     Some(Duration::from_secs(30)),
                 )
                 .await
+                .map(single)
                 .unwrap();
             (slice, response)
         }));

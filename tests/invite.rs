@@ -173,6 +173,7 @@ async fn create_members_refusal_is_reported_with_guardduty_result() {
             Some(Duration::from_secs(30)),
         )
         .await
+        .map(single)
         .unwrap();
     assert_eq!(response.invited_accounts, ["777777777777"]);
     assert!(result_of(&response, ADMIN).contains("member of itself"));

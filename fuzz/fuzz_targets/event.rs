@@ -2,22 +2,27 @@
 //! (`Inviter::invite`) over a deterministic in-memory AWS that answers at once.
 //!
 //! For every input: no panic, no hang (libFuzzer's `-timeout`), and either
-//! - `Ok(response)`: every distinct account the event names appears exactly
-//!   once across invitedAccounts / wouldInviteAccounts / skippedAccounts /
+//! - `Ok(answer)`: in each Region's response, every distinct account the
+//!   event names appears exactly once across invitedAccounts /
+//!   wouldInviteAccounts / enabledAccounts / skippedAccounts /
 //!   unprocessedAccounts, no organization member is invited, a dry run calls
-//!   neither CreateMembers nor InviteMembers, and the response serializes; or
+//!   neither CreateMembers nor InviteMembers, and the answer serializes; or
 //! - `Err(e)`: `e.error_type()` is one of the stable names, and it is
 //!   `InvalidEvent` exactly when the event does not parse.
 //!
 //! Each input runs twice on the same `Inviter`: cold, then warm (the
-//! Organizations cache and the discovered detector in use).
+//! Organizations cache and the discovered detector in use). Events may name
+//! Regions (`eu-west-2` has no detector, `ap-east-1` refuses the account,
+//! `"all"` lists three); an event whose text holds `role` runs with a member
+//! role (accounts whose ID starts with 5 have none to assume, with 3 no
+//! detector of their own).
 
 #![no_main]
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use guardduty_inviter::config::Settings;
+use guardduty_inviter::config::{MemberRoleSettings, Settings};
 use guardduty_inviter::event;
 use guardduty_inviter::handler::Inviter;
 use guardduty_inviter::plan::{Call, OrgError};
@@ -83,7 +88,12 @@ fn fake_aws(text: &str) -> FakeAws {
                 .then(|| "The email address is invalid.".into())
         }),
         invite_refusals: PerAccount::by(|id| id.ends_with('8').then(|| "refused".into())),
-        faults: Vec::new(),
+        enabled_regions: ["us-east-1", "ap-east-1", "eu-west-2"].map(String::from).into(),
+        refused_regions: vec!["ap-east-1".into()],
+        regions_without_detector: vec!["eu-west-2".into()],
+        no_role: PerAccount::by(|id| Some(id.starts_with('5'))),
+        no_member_detector: PerAccount::by(|id| Some(id.starts_with('3'))),
+        ..World::default()
     })
 }
 
@@ -118,10 +128,15 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fn settings() -> Settings {
+fn settings(text: &str) -> Settings {
     Settings {
         max_accounts_per_event: MAX_ACCOUNTS,
         max_calls_in_flight: SLOTS,
+        member_role: text.contains("role").then(|| MemberRoleSettings {
+            name: "GuardDutyInviterMember".into(),
+            external_id: None,
+            create_detectors: text.contains("create"),
+        }),
         ..Settings::default()
     }
 }
@@ -148,13 +163,13 @@ fuzz_target!(|data: &[u8]| {
         assert!(raw.is_ok(), "a Value the runtime's RawValue refuses");
     }
 
-    let inviter = Inviter::new(fake_aws(text), settings());
+    let inviter = Inviter::new(fake_aws(text), settings(text));
     for _warm in [false, true] {
         let (creates, invites) = changes(inviter.aws());
         let result =
             runtime().block_on(inviter.invite(text, Some(ADMIN), Some(Duration::from_secs(5))));
         match result {
-            Ok(response) => {
+            Ok(answer) => {
                 let request = match &parsed {
                     Some(Ok(request)) => request,
                     other => panic!("answered an event that does not parse: {other:?}"),
@@ -164,13 +179,16 @@ fuzz_target!(|data: &[u8]| {
                     .iter()
                     .map(|n| n.account_id.as_str())
                     .collect();
-                check_response(&named, request.dry_run, &response);
                 let sent = sent_to_invite(inviter.aws());
-                for id in &response.invited_accounts {
-                    assert!(
-                        sent.contains(id),
-                        "{id} reported invited, never sent to InviteMembers"
-                    );
+                for response in answer.responses() {
+                    check_response(&named, request.dry_run, response);
+                    let enabled = response.enabled_accounts.iter().flatten();
+                    for id in response.invited_accounts.iter().chain(enabled) {
+                        assert!(
+                            sent.contains(id),
+                            "{id} reported invited, never sent to InviteMembers"
+                        );
+                    }
                 }
                 if request.dry_run {
                     assert_eq!(
@@ -179,14 +197,17 @@ fuzz_target!(|data: &[u8]| {
                         "a dry run created or invited"
                     );
                 }
-                serde_json::to_string(&response).expect("the response serializes");
+                serde_json::to_string(&answer).expect("the answer serializes");
             }
             Err(error) => {
                 let error_type = error.error_type();
                 assert!(
                     matches!(
                         error_type,
-                        "InvalidEvent" | "DetectorNotFound" | "OrganizationsAccessDenied"
+                        "InvalidEvent"
+                            | "DetectorNotFound"
+                            | "OrganizationsAccessDenied"
+                            | "RegionDiscoveryFailed"
                     ),
                     "unexpected errorType {error_type}"
                 );
@@ -220,6 +241,7 @@ fn check_response(named: &[&str], dry_run: bool, response: &Response) {
         .invited_accounts
         .iter()
         .chain(response.would_invite_accounts.iter().flatten())
+        .chain(response.enabled_accounts.iter().flatten())
     {
         assert!(is_account_id(id) && id != ADMIN, "{id:?} invited");
         assert!(!is_member(id), "organization member {id} invited");

@@ -41,6 +41,10 @@ pub fn call_error<E>(error: &SdkError<E, HttpResponse>) -> CallError
 where
     E: ProvideErrorMetadata + Error + 'static,
 {
+    let refused = error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| code == "UnrecognizedClientException");
     let retryable = match error {
         SdkError::ServiceError(e) => {
             let throttled = e
@@ -54,7 +58,10 @@ where
         }
         _ => false,
     };
-    CallError::new(error_text(error), retryable)
+    CallError {
+        region_refused: refused,
+        ..CallError::new(error_text(error), retryable)
+    }
 }
 
 /// The innermost error's own message.

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+pub use aws_sdk_guardduty::config::Credentials;
+
 /// Names a call in flight, so that its answer finds its way back.
 pub type CallId = u64;
 
@@ -24,25 +26,62 @@ pub enum Call {
     ListAccounts {
         next_token: Option<String>,
     },
-    ListDetectors,
+    /// The administrator's detector in `region`.
+    ListDetectors {
+        region: String,
+    },
     GetMembers {
+        region: String,
         detector_id: String,
         account_ids: Vec<String>,
     },
     DeleteMembers {
+        region: String,
         detector_id: String,
         account_ids: Vec<String>,
     },
     CreateMembers {
+        region: String,
         detector_id: String,
         /// (account ID, e-mail)
         accounts: Vec<(String, String)>,
     },
     InviteMembers {
+        region: String,
         detector_id: String,
         account_ids: Vec<String>,
         message: Option<String>,
         disable_email_notification: bool,
+    },
+    /// Every Region enabled for the account (AWS Account, all pages).
+    ListRegions,
+    /// The account whose credentials the function runs with (STS; needs no
+    /// permission).
+    CallerIdentity,
+    /// Credentials for a role in a member account (STS, as the administrator).
+    AssumeRole {
+        role_arn: String,
+        external_id: Option<String>,
+    },
+    /// The member's own detector in `region`, with the member's credentials.
+    MemberDetectors {
+        region: String,
+        member: MemberSession,
+    },
+    CreateDetector {
+        region: String,
+        member: MemberSession,
+    },
+    ListInvitations {
+        region: String,
+        member: MemberSession,
+    },
+    AcceptInvitation {
+        region: String,
+        member: MemberSession,
+        detector_id: String,
+        administrator_id: String,
+        invitation_id: String,
     },
 }
 
@@ -50,7 +89,33 @@ impl Call {
     pub fn service(&self) -> Service {
         match self {
             Call::DescribeAccount { .. } | Call::ListAccounts { .. } => Service::Organizations,
+            Call::AssumeRole { .. } | Call::CallerIdentity => Service::Sts,
+            Call::ListRegions => Service::Account,
+            Call::MemberDetectors { .. }
+            | Call::CreateDetector { .. }
+            | Call::ListInvitations { .. }
+            | Call::AcceptInvitation { .. } => Service::MemberGuardDuty,
             _ => Service::GuardDuty,
+        }
+    }
+
+    /// The Region a regional call is made in; `None` for the global services.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Call::DescribeAccount { .. }
+            | Call::ListAccounts { .. }
+            | Call::ListRegions
+            | Call::CallerIdentity
+            | Call::AssumeRole { .. } => None,
+            Call::ListDetectors { region }
+            | Call::GetMembers { region, .. }
+            | Call::DeleteMembers { region, .. }
+            | Call::CreateMembers { region, .. }
+            | Call::InviteMembers { region, .. }
+            | Call::MemberDetectors { region, .. }
+            | Call::CreateDetector { region, .. }
+            | Call::ListInvitations { region, .. }
+            | Call::AcceptInvitation { region, .. } => Some(region),
         }
     }
 
@@ -59,11 +124,17 @@ impl Call {
         match self {
             Call::DescribeAccount { .. } => "DescribeAccount",
             Call::ListAccounts { .. } => "ListAccounts",
-            Call::ListDetectors => "ListDetectors",
+            Call::ListDetectors { .. } | Call::MemberDetectors { .. } => "ListDetectors",
             Call::GetMembers { .. } => "GetMembers",
             Call::DeleteMembers { .. } => "DeleteMembers",
             Call::CreateMembers { .. } => "CreateMembers",
             Call::InviteMembers { .. } => "InviteMembers",
+            Call::ListRegions => "ListRegions",
+            Call::CallerIdentity => "GetCallerIdentity",
+            Call::AssumeRole { .. } => "AssumeRole",
+            Call::CreateDetector { .. } => "CreateDetector",
+            Call::ListInvitations { .. } => "ListInvitations",
+            Call::AcceptInvitation { .. } => "AcceptAdministratorInvitation",
         }
     }
 }
@@ -72,6 +143,19 @@ impl Call {
 pub enum Service {
     Organizations,
     GuardDuty,
+    Sts,
+    Account,
+    /// GuardDuty, called in a member account with its role's credentials.
+    MemberGuardDuty,
+}
+
+/// A member account and the credentials its role gave. The SDK's
+/// `Credentials` never print their secret (`Debug` redacts it), so calls can
+/// be logged and compared as plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSession {
+    pub account_id: String,
+    pub credentials: Credentials,
 }
 
 /// The answer to a [`Call`], reduced to what the plan needs.
@@ -86,6 +170,24 @@ pub enum Reply {
     Deleted(Result<Vec<Rejected>, CallError>),
     Created(Result<Vec<Rejected>, CallError>),
     Invited(Result<Vec<Rejected>, CallError>),
+    Assumed(Result<Credentials, CallError>),
+    /// The detector `CreateDetector` made in the member account.
+    DetectorCreated(Result<String, CallError>),
+    /// The member account's pending invitations.
+    Invitations(Result<Vec<Invitation>, CallError>),
+    Accepted(Result<(), CallError>),
+    /// The enabled Regions' names.
+    Regions(Result<Vec<String>, CallError>),
+    /// The caller's account ID.
+    Identity(Result<String, CallError>),
+}
+
+/// An invitation waiting in a member account, as `ListInvitations` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// The account that sent it.
+    pub account_id: String,
+    pub invitation_id: String,
 }
 
 /// What Organizations said of one account.
@@ -120,6 +222,9 @@ pub struct CallError {
     /// Throttling, a 5xx, a time-out or a transport error: the same call may
     /// well succeed later.
     pub retryable: bool,
+    /// GuardDuty refuses the account in this Region altogether
+    /// (`UnrecognizedClientException`: an opt-in Region not enabled).
+    pub region_refused: bool,
 }
 
 impl CallError {
@@ -127,6 +232,7 @@ impl CallError {
         CallError {
             message: message.into(),
             retryable,
+            region_refused: false,
         }
     }
 }

@@ -2,19 +2,23 @@
 //! to make next, and what each answer means for the accounts it covered.
 //!
 //! [`triage`] applies the rows of SPEC.md's per-account table that need no
-//! AWS call. [`Plan`] coordinates two machines over the rest, each owning
-//! its own state: the Organizations [`Lookup`] (one per invocation) and the
-//! GuardDuty [`Pipeline`]. The engine asks the plan for the calls it may
-//! start ([`Plan::next_calls`]), feeds it each answer ([`Plan::on_reply`]),
-//! and finally takes one [`Outcome`] per account ([`Plan::finish`]). Every
-//! account ends in exactly one outcome because only the plan records
-//! outcomes, once per account, and [`Plan::finish`] asks each machine about
-//! the accounts it still holds.
+//! AWS call. [`Plan`] coordinates machines over the rest, each owning its
+//! own state: the Organizations [`Lookup`] (one per invocation, whatever the
+//! number of Regions), one GuardDuty [`Pipeline`] per Region, and, with a
+//! member role, the member's credentials ([`Sessions`], one per account) and
+//! one member side ([`Accept`]) per Region. The engine asks the plan for the
+//! calls it may start ([`Plan::next_calls`]), feeds it each answer
+//! ([`Plan::on_reply`]), and finally takes one [`Outcome`] per account and
+//! Region ([`Plan::finish_regions`]). Every account ends in exactly one
+//! outcome per Region because only the plan records outcomes, once each,
+//! and finishing asks each machine about the accounts it still holds.
 
+mod accept;
 mod call;
 mod lookup;
 mod member;
 mod pipeline;
+mod session;
 mod triage;
 
 #[cfg(test)]
@@ -22,13 +26,15 @@ mod tests;
 
 use std::collections::HashMap;
 
+pub use accept::{Accept, INVITATION_LOOKUPS};
 pub use call::{
-    AccountsPage, Call, CallError, CallId, Fatal, MemberRecord, MemberStatus, Membership, OrgError,
-    Rejected, Reply, Service,
+    AccountsPage, Call, CallError, CallId, Credentials, Fatal, Invitation, MemberRecord,
+    MemberSession, MemberStatus, Membership, OrgError, Rejected, Reply, Service,
 };
 pub use lookup::{Found, Learned, Lookup, Strategy, choose_strategy};
 pub use member::{Next, next_step};
-pub use pipeline::{BATCH, Flow, Invitation, Pipeline};
+pub use pipeline::{BATCH, Event, Flow, Intent, InvitationText, Pipeline, Setup};
+pub use session::{Assumed, MemberRole, Sessions};
 pub use triage::{Triaged, triage};
 
 use crate::response::{Outcome, SkipCode};
@@ -45,29 +51,70 @@ pub enum Phase {
     Stopped,
 }
 
+/// One Region to work in, with its detector if it is given or remembered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionSetup {
+    pub name: String,
+    pub detector_id: Option<String>,
+}
+
 /// Per-invocation settings the plan needs.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub slots: usize,
     pub dry_run: bool,
-    pub detector_id: Option<String>,
     pub message: Option<String>,
     pub disable_email_notification: bool,
     /// False with `ORGANIZATIONS_CHECK=off`: every candidate is outside.
     pub check_organizations: bool,
     /// Organizations page count seen by this warm process, if any.
     pub known_pages: Option<usize>,
+    /// The Regions, in the response's order (at least one).
+    pub regions: Vec<RegionSetup>,
+    /// The multi-Region response: a Region without a usable detector is
+    /// `REGION_UNAVAILABLE` rather than an error.
+    pub multi_region: bool,
+    /// `MEMBER_ROLE_NAME` is set: the member side accepts.
+    pub member_role: Option<MemberRole>,
+}
+
+/// Member-side calls in flight at once, across every member account and
+/// Region, per slot of `MAX_CALLS_IN_FLIGHT`: each member account has its
+/// own GuardDuty quotas, so this bounds the function's own concurrency (its
+/// connections and memory), not a shared quota.
+pub const MEMBER_CALLS_PER_SLOT: usize = 4;
+
+/// One Region's outcomes, at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub region: String,
+    pub detector_id: Option<String>,
+    /// One per account, in input order.
+    pub outcomes: Vec<(String, Outcome)>,
+}
+
+/// The machine a call in flight belongs to.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Lookup,
+    Sessions,
+    Pipeline(usize),
+    Accept(usize),
 }
 
 pub struct Plan {
     ids: Vec<String>,
     emails: Vec<Option<String>>,
     index: HashMap<String, usize>,
-    outcome: Vec<Option<Outcome>>,
+    /// Per Region, per account.
+    outcome: Vec<Vec<Option<Outcome>>>,
     done: usize,
     slots: usize,
     lookup: Lookup,
-    pipeline: Pipeline,
+    pipelines: Vec<Pipeline>,
+    accepts: Vec<Accept>,
+    sessions: Option<Sessions>,
+    owners: HashMap<CallId, Owner>,
     wrapping_up: bool,
     next_id: CallId,
 }
@@ -122,26 +169,56 @@ impl Plan {
             .enumerate()
             .map(|(i, id)| (id.clone(), i))
             .collect();
-        let invitation = Invitation {
+        let invitation = InvitationText {
             dry_run: opts.dry_run,
             message: opts.message,
             disable_email_notification: opts.disable_email_notification,
         };
+        let member_side = opts.member_role.is_some() && !opts.dry_run;
+        let pipelines: Vec<Pipeline> = opts
+            .regions
+            .iter()
+            .map(|region| {
+                let setup = Setup {
+                    region: region.name.clone(),
+                    detector_id: region.detector_id.clone(),
+                    multi_region: opts.multi_region,
+                    member_side,
+                    invitation: invitation.clone(),
+                };
+                Pipeline::new(n, setup)
+            })
+            .collect();
+        let accepts = opts
+            .regions
+            .iter()
+            .map(|region| Accept::new(n, region.name.clone()))
+            .collect();
         let mut plan = Plan {
             ids,
             emails,
             index,
-            outcome: vec![None; n],
+            outcome: vec![vec![None; n]; pipelines.len()],
             done: 0,
             slots,
             lookup: Lookup::new(n, unknown, slots, opts.known_pages),
-            pipeline: Pipeline::new(n, opts.detector_id, invitation),
+            pipelines,
+            accepts,
+            sessions: opts
+                .member_role
+                .filter(|_| member_side)
+                .map(|role| Sessions::new(n, role)),
+            owners: HashMap::new(),
             wrapping_up: false,
             next_id: 0,
         };
-        plan.record(decided);
+        for (i, outcome) in decided {
+            plan.record_all(i, outcome);
+        }
         for i in candidates {
-            plan.pipeline.enlist(i);
+            for pipeline in &mut plan.pipelines {
+                pipeline.enlist(i);
+            }
         }
         plan.found(settled);
         plan
@@ -151,19 +228,30 @@ impl Plan {
         self.lookup.strategy()
     }
 
-    /// True once every account has its outcome.
+    /// True once every account has its outcome in every Region.
     pub fn is_done(&self) -> bool {
-        self.done == self.ids.len()
+        self.done == self.ids.len() * self.pipelines.len()
     }
 
-    /// The detector used, if some account needed GuardDuty and it is known.
+    /// The first Region's detector, if some account needed GuardDuty and it
+    /// is known (the single-Region response's `detectorId`).
     pub fn detector_id(&self) -> Option<&str> {
-        self.pipeline.detector_id()
+        self.pipelines.first().and_then(Pipeline::detector_id)
     }
 
-    /// The detector found with `ListDetectors`, for the warm process to keep.
+    /// The first Region's detector found with `ListDetectors`.
     pub fn discovered_detector(&self) -> Option<&str> {
-        self.pipeline.discovered_detector()
+        self.pipelines
+            .first()
+            .and_then(Pipeline::discovered_detector)
+    }
+
+    /// Each Region's detector found with `ListDetectors`, for the warm
+    /// process to keep.
+    pub fn discovered_detectors(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pipelines
+            .iter()
+            .filter_map(|p| Some((p.region(), p.discovered_detector()?)))
     }
 
     pub fn learned(&self) -> Learned {
@@ -177,7 +265,9 @@ impl Plan {
             self.wrapping_up = true;
             let found = self.lookup.wrap_up();
             self.found(found);
-            self.pipeline.wrap_up();
+            for pipeline in &mut self.pipelines {
+                pipeline.wrap_up();
+            }
         }
         let mut calls = Vec::new();
         if phase == Phase::Stopped {
@@ -187,114 +277,269 @@ impl Plan {
             let Some(call) = self.lookup.next_call(self.next_id, &self.ids) else {
                 break;
             };
-            calls.push((self.next_id, call));
-            self.next_id += 1;
+            calls.push(self.own(Owner::Lookup, call));
         }
-        let flow = Flow {
-            ids: &self.ids,
-            emails: &self.emails,
-            slots: self.slots,
-            lookups_done: self.lookup.left() == 0,
-            gate_open: self.lookup.gate_open(),
-        };
-        calls.extend(self.pipeline.next_calls(flow, &mut self.next_id));
+        let gate_open = self.lookup.gate_open();
+        if let Some(sessions) = self.sessions.as_mut().filter(|_| gate_open) {
+            while sessions.in_flight() < self.slots {
+                let Some(call) = sessions.next_call(self.next_id, &self.ids) else {
+                    break;
+                };
+                self.owners.insert(self.next_id, Owner::Sessions);
+                calls.push((self.next_id, call));
+                self.next_id += 1;
+            }
+        }
+        let lookups_done = self.lookup.left() == 0;
+        for r in 0..self.pipelines.len() {
+            let (earlier, rest) = self.pipelines.split_at_mut(r);
+            let flow = Flow {
+                ids: &self.ids,
+                emails: &self.emails,
+                slots: self.slots,
+                lookups_done,
+                gate_open,
+                earlier,
+            };
+            for (id, call) in rest[0].next_calls(flow, &mut self.next_id) {
+                self.owners.insert(id, Owner::Pipeline(r));
+                calls.push((id, call));
+            }
+        }
+        if let Some(sessions) = self.sessions.as_ref().filter(|_| gate_open) {
+            let busy: usize = self.accepts.iter().map(Accept::in_flight).sum();
+            let mut room = (self.slots * MEMBER_CALLS_PER_SLOT).saturating_sub(busy);
+            for (r, accept) in self.accepts.iter_mut().enumerate() {
+                let flow = accept::Flow {
+                    ids: &self.ids,
+                    sessions,
+                    room,
+                };
+                for (id, call) in accept.next_calls(flow, &mut self.next_id) {
+                    self.owners.insert(id, Owner::Accept(r));
+                    calls.push((id, call));
+                    room -= 1;
+                }
+            }
+        }
         calls
     }
 
     /// Applies the answer to call `id`. An answer for an unknown call, or of
     /// another kind than the call asked, is ignored: the call's accounts stay
-    /// where they are, and [`Plan::finish`] reports them.
+    /// where they are, and finishing reports them.
     pub fn on_reply(&mut self, id: CallId, reply: Reply) -> Result<(), Fatal> {
-        let changed = self.pipeline.changed();
-        match reply {
-            Reply::Account(answer) => {
+        let Some(owner) = self.owners.remove(&id) else {
+            return Ok(());
+        };
+        let changed = self.pipelines.iter().any(Pipeline::changed);
+        match (owner, reply) {
+            (Owner::Lookup, Reply::Account(answer)) => {
                 let found = self.lookup.on_account(id, answer, &self.ids, changed)?;
                 self.found(found);
             }
-            Reply::AccountsPage(answer) => {
+            (Owner::Lookup, Reply::AccountsPage(answer)) => {
                 let found = self
                     .lookup
                     .on_page(id, answer, &self.ids, &self.index, changed)?;
                 self.found(found);
             }
-            Reply::Detectors(answer) => {
-                let decided = self.pipeline.on_detectors(id, answer)?;
-                self.record(decided);
+            (Owner::Sessions, Reply::Assumed(answer)) => {
+                let assumed = self
+                    .sessions
+                    .as_mut()
+                    .and_then(|s| s.on_assumed(id, answer, &self.ids));
+                if let Some(assumed) = assumed {
+                    for r in 0..self.accepts.len() {
+                        let events = self.accepts[r].on_session(&assumed);
+                        self.accept_events(r, events);
+                    }
+                }
             }
-            Reply::Members(answer) => {
-                let decided = self
-                    .pipeline
-                    .on_members(id, answer, &self.ids, &self.emails);
-                self.record(decided);
+            (Owner::Pipeline(r), reply) => {
+                let pipeline = &mut self.pipelines[r];
+                let events = match reply {
+                    Reply::Detectors(answer) => pipeline.on_detectors(id, answer)?,
+                    Reply::Members(answer) => {
+                        pipeline.on_members(id, answer, &self.ids, &self.emails)
+                    }
+                    Reply::Deleted(answer) => {
+                        pipeline.on_written(id, "DeleteMembers", answer, &self.ids)
+                    }
+                    Reply::Created(answer) => {
+                        pipeline.on_written(id, "CreateMembers", answer, &self.ids)
+                    }
+                    Reply::Invited(answer) => {
+                        pipeline.on_written(id, "InviteMembers", answer, &self.ids)
+                    }
+                    _ => Vec::new(),
+                };
+                self.pipeline_events(r, events);
             }
-            Reply::Deleted(answer) => self.written(id, "DeleteMembers", answer),
-            Reply::Created(answer) => self.written(id, "CreateMembers", answer),
-            Reply::Invited(answer) => self.written(id, "InviteMembers", answer),
+            (Owner::Accept(r), reply) => {
+                let Some(sessions) = &self.sessions else {
+                    return Ok(());
+                };
+                let accept = &mut self.accepts[r];
+                let events = match reply {
+                    Reply::Detectors(answer) => accept.on_detectors(id, answer, sessions),
+                    Reply::DetectorCreated(answer) => accept.on_created(id, answer),
+                    Reply::Invitations(answer) => accept.on_invitations(id, answer, sessions),
+                    Reply::Accepted(answer) => accept.on_accepted(id, answer),
+                    _ => Vec::new(),
+                };
+                self.accept_events(r, events);
+            }
+            _ => {}
         }
         Ok(())
     }
 
-    /// One outcome per account, in input order. Accounts still waiting are
-    /// reported as not attempted, or of unknown outcome if their call is in
-    /// flight; retrying them is safe either way.
-    pub fn finish(mut self) -> Vec<(String, Outcome)> {
-        let waiting = self
-            .lookup
-            .finish()
+    /// One outcome per account, in input order, of the first Region: the
+    /// single-Region form of [`Plan::finish_regions`].
+    pub fn finish(self) -> Vec<(String, Outcome)> {
+        self.finish_regions()
             .into_iter()
-            .chain(self.pipeline.finish());
-        let waiting: Vec<(usize, Outcome)> = waiting.collect();
-        self.record(waiting);
-        self.ids
-            .into_iter()
-            .zip(self.outcome)
-            .map(|(id, outcome)| {
-                let outcome = outcome.unwrap_or_else(|| {
-                    Outcome::failed(
-                        crate::response::FailCode::OutcomeUnknown,
-                        "outcome unknown; retrying is safe",
-                    )
-                });
-                (id, outcome)
+            .next()
+            .map(|finished| finished.outcomes)
+            .unwrap_or_default()
+    }
+
+    /// One outcome per account and Region, in input and Region order.
+    /// Accounts still waiting are reported as not attempted, or of unknown
+    /// outcome if their call is in flight; retrying them is safe either way.
+    pub fn finish_regions(mut self) -> Vec<Finished> {
+        for (i, outcome) in self.lookup.finish() {
+            self.record_all(i, outcome);
+        }
+        for r in 0..self.pipelines.len() {
+            let waiting = self.pipelines[r].finish();
+            let accepting = self.accepts[r].finish();
+            for (i, outcome) in waiting.into_iter().chain(accepting) {
+                self.record(r, i, outcome);
+            }
+        }
+        let Plan {
+            ids,
+            outcome,
+            pipelines,
+            ..
+        } = self;
+        pipelines
+            .iter()
+            .zip(outcome)
+            .map(|(pipeline, outcomes)| Finished {
+                region: pipeline.region().to_owned(),
+                detector_id: pipeline.detector_id().map(str::to_owned),
+                outcomes: ids
+                    .iter()
+                    .cloned()
+                    .zip(outcomes)
+                    .map(|(id, outcome)| {
+                        let outcome = outcome.unwrap_or_else(|| {
+                            Outcome::failed(
+                                crate::response::FailCode::OutcomeUnknown,
+                                "outcome unknown; retrying is safe",
+                            )
+                        });
+                        (id, outcome)
+                    })
+                    .collect(),
             })
             .collect()
     }
 
-    fn written(&mut self, id: CallId, operation: &str, answer: Result<Vec<Rejected>, CallError>) {
-        let decided = self.pipeline.on_written(id, operation, answer, &self.ids);
-        self.record(decided);
+    fn own(&mut self, owner: Owner, call: Call) -> (CallId, Call) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.owners.insert(id, owner);
+        (id, call)
     }
 
     /// Routes what the lookup settled: members are skipped, the others go on
-    /// to GuardDuty, the unknown are never invited.
+    /// to GuardDuty in every Region, the unknown are never invited.
     fn found(&mut self, found: Vec<Found>) {
         for found in found {
-            let decided = match found {
+            match found {
                 Found::Member(i, org_id) => {
-                    self.pipeline.withdraw(i);
+                    for pipeline in &mut self.pipelines {
+                        pipeline.withdraw(i);
+                    }
                     let reason = match org_id {
                         Some(org) => format!("managed by AWS Organizations ({org})"),
                         None => "managed by AWS Organizations".to_owned(),
                     };
-                    Some((i, Outcome::skipped(SkipCode::OrganizationMember, reason)))
+                    self.record_all(i, Outcome::skipped(SkipCode::OrganizationMember, reason));
                 }
-                Found::Outside(i) => self.pipeline.admit(i).map(|o| (i, o)),
+                Found::Outside(i) => {
+                    for r in 0..self.pipelines.len() {
+                        let events = self.pipelines[r].admit(i);
+                        self.pipeline_events(r, events);
+                    }
+                }
                 Found::Unknown(i, outcome) => {
-                    self.pipeline.withdraw(i);
-                    Some((i, outcome))
+                    for pipeline in &mut self.pipelines {
+                        pipeline.withdraw(i);
+                    }
+                    self.record_all(i, outcome);
                 }
-            };
-            self.record(decided);
+            }
         }
     }
 
-    /// The first outcome recorded for an account is its last.
-    fn record(&mut self, decided: impl IntoIterator<Item = (usize, Outcome)>) {
-        for (i, outcome) in decided {
-            if self.outcome[i].is_none() {
-                self.outcome[i] = Some(outcome);
-                self.done += 1;
+    /// Acts on what Region `r`'s pipeline did: without a member side an
+    /// invited or pending account ends there; with one, the member side
+    /// takes it on.
+    fn pipeline_events(&mut self, r: usize, events: impl IntoIterator<Item = Event>) {
+        for event in events {
+            let Some(sessions) = self.sessions.as_mut() else {
+                match event {
+                    Event::Decided(i, outcome) | Event::Pending(i, outcome) => {
+                        self.record(r, i, outcome)
+                    }
+                    Event::Invited(i) => self.record(r, i, Outcome::Invited),
+                    Event::Gated(i) => self.pipelines[r].release(i),
+                }
+                continue;
+            };
+            let accept = &mut self.accepts[r];
+            let events = match event {
+                Event::Decided(i, outcome) => {
+                    accept.forget(i);
+                    self.record(r, i, outcome);
+                    continue;
+                }
+                Event::Invited(i) => accept.after_invite(i, sessions),
+                Event::Pending(i, pending) => accept.accept_only(i, pending, sessions),
+                Event::Gated(i) => accept.prepare(i, sessions),
+            };
+            self.accept_events(r, events);
+        }
+    }
+
+    fn accept_events(&mut self, r: usize, events: Vec<accept::Event>) {
+        for event in events {
+            match event {
+                accept::Event::Release(i) => self.pipelines[r].release(i),
+                accept::Event::Decided(i, outcome) => {
+                    self.pipelines[r].withdraw(i);
+                    self.record(r, i, outcome);
+                }
             }
+        }
+    }
+
+    fn record_all(&mut self, i: usize, outcome: Outcome) {
+        for r in 0..self.pipelines.len() {
+            self.record(r, i, outcome.clone());
+        }
+    }
+
+    /// The first outcome recorded for an account in a Region is its last.
+    fn record(&mut self, r: usize, i: usize, outcome: Outcome) {
+        if self.outcome[r][i].is_none() {
+            self.outcome[r][i] = Some(outcome);
+            self.done += 1;
         }
     }
 }

@@ -22,13 +22,20 @@ fn options() -> Options {
     Options {
         slots: 5,
         dry_run: false,
-        detector_id: Some("det".into()),
         message: None,
         disable_email_notification: false,
         check_organizations: true,
         known_pages: None,
+        regions: vec![RegionSetup {
+            name: REGION.into(),
+            detector_id: Some("det".into()),
+        }],
+        multi_region: false,
+        member_role: None,
     }
 }
+
+const REGION: &str = crate::testing::OWN_REGION;
 
 fn id(n: usize) -> String {
     format!("{:012}", 100_000_000_000 + n)
@@ -233,12 +240,12 @@ fn dry_run_invites_nothing_and_creates_nothing() {
     r.accounts[1].email = Email::Given("a@b.c".into());
     let mut opts = options();
     opts.dry_run = true;
-    opts.detector_id = None;
+    opts.regions[0].detector_id = None;
     let mut plan = Plan::new(triage(&r, None), |_| None, opts);
     let rounds = run(&mut plan, &[]);
     assert!(rounds.iter().flatten().all(|c| matches!(
         c,
-        Call::DescribeAccount { .. } | Call::ListDetectors | Call::GetMembers { .. }
+        Call::DescribeAccount { .. } | Call::ListDetectors { .. } | Call::GetMembers { .. }
     )));
     assert_eq!(plan.detector_id(), Some("found"));
     assert!(
@@ -267,6 +274,7 @@ fn email_accounts_are_created_only_when_not_yet_members() {
     assert_eq!(
         calls[0].1,
         Call::CreateMembers {
+            region: REGION.into(),
             detector_id: "det".into(),
             accounts: vec![("111111111111".into(), "a@b.c".into())]
         }
@@ -366,7 +374,7 @@ fn no_organization_means_everyone_is_invited() {
 #[test]
 fn missing_detector_is_fatal_and_failed_lookup_is_per_account() {
     let mut opts = options();
-    opts.detector_id = None;
+    opts.regions[0].detector_id = None;
     opts.check_organizations = false;
     let mut plan = Plan::new(
         triage(&request(&["111111111111"]), None),
@@ -374,7 +382,12 @@ fn missing_detector_is_fatal_and_failed_lookup_is_per_account() {
         opts.clone(),
     );
     let calls = plan.next_calls(Phase::Normal);
-    assert_eq!(calls[0].1, Call::ListDetectors);
+    assert_eq!(
+        calls[0].1,
+        Call::ListDetectors {
+            region: REGION.into()
+        }
+    );
     assert_eq!(
         plan.on_reply(calls[0].0, Reply::Detectors(Ok(None))),
         Err(Fatal::DetectorNotFound)
@@ -493,7 +506,7 @@ fn a_record_read_for_an_organization_member_is_never_acted_on() {
 #[test]
 fn the_detector_is_looked_up_only_when_an_account_needs_it() {
     let mut opts = options();
-    opts.detector_id = None;
+    opts.regions[0].detector_id = None;
     let mut plan = Plan::new(triage(&request(&["111111111111"]), None), |_| None, opts);
     let rounds = run(&mut plan, &["111111111111".to_string()]);
     assert_eq!(

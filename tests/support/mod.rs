@@ -12,7 +12,7 @@ use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::error::InvocationError;
 use guardduty_inviter::handler::Inviter;
-use guardduty_inviter::response::Response;
+use guardduty_inviter::response::{Answer, Response};
 use serde_json::Value;
 
 pub const DETECTOR: &str = emulator::SAMPLE_DETECTOR_ID;
@@ -81,6 +81,12 @@ pub async fn invoke(
             Some(Duration::from_secs(30)),
         )
         .await
+        .map(single)
+}
+
+/// The single-Region response of an answer that must be one.
+pub fn single(answer: Answer) -> Response {
+    answer.single().expect("a single-Region answer")
 }
 
 /// Invokes with `remaining` until the deadline, and checks the function
@@ -94,6 +100,7 @@ pub async fn invoke_within(
     let response = inviter
         .invite(&event.to_string(), Some(ADMIN), Some(remaining))
         .await
+        .map(single)
         .unwrap();
     let elapsed = started.elapsed();
     assert!(

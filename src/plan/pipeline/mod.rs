@@ -7,13 +7,19 @@
 //! side with the Organizations lookup; what a record says is acted on only
 //! once the lookup says the account is outside the organization (it is
 //! *parked* until then). A batch waits to be full while accounts upstream may
-//! still join it, so that N accounts take ceil(N/50) calls.
+//! still join it, so that N accounts take ceil(N/50) calls. With the member
+//! side on, an account about to be written is *gated* until the member side
+//! has made sure of its detector.
+
+mod step;
 
 use std::collections::{HashMap, VecDeque};
 
 use super::call::{Call, CallError, CallId, Fatal, MemberRecord, Rejected};
 use super::member::{Next, next_step};
-use crate::response::{FailCode, Outcome};
+use crate::response::{FailCode, Outcome, SkipCode};
+pub use step::Intent;
+use step::{Held, Step};
 
 /// GuardDuty's limit of accounts per member call (bench/bench.py reads it here).
 pub const BATCH: usize = 50;
@@ -24,48 +30,27 @@ enum Detector {
     Unknown,
     Looking(CallId),
     Failed(CallError),
+    /// No detector, or GuardDuty refuses the account here (multi-Region).
+    Unavailable(String),
 }
 
-/// A queue an account waits in, in pipeline order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Read,
-    Delete,
-    Create,
-    Invite,
-}
-
-impl Step {
-    const ALL: [Step; 4] = [Step::Read, Step::Delete, Step::Create, Step::Invite];
-
-    /// Its call changes GuardDuty's state.
-    fn changes(self) -> bool {
-        self != Step::Read
-    }
-
-    fn operation(self) -> &'static str {
-        match self {
-            Step::Read => "GetMembers",
-            Step::Delete => "DeleteMembers",
-            Step::Create => "CreateMembers",
-            Step::Invite => "InviteMembers",
-        }
-    }
-}
-
-/// What the pipeline holds of one account.
+/// What happened to an account in this Region, for the plan to act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Held {
-    /// Not here: never enlisted, decided, or withdrawn.
-    No,
-    Queued(Step),
-    Busy(Step),
-    /// Read, waiting for the lookup to say the account is outside.
-    Parked(Next),
+pub enum Event {
+    /// Where the account ends in this Region.
+    Decided(usize, Outcome),
+    /// `InviteMembers` accepted it.
+    Invited(usize),
+    /// Its record says `Invited`: the invitation waits in the member account
+    /// (the outcome without a member side is given).
+    Pending(usize, Outcome),
+    /// About to be written: the member side must first make sure of its
+    /// detector, then [`Pipeline::release`] it.
+    Gated(usize),
 }
 
 /// What the pipeline needs to know of the rest of the plan to send a batch.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Flow<'a> {
     pub ids: &'a [String],
     pub emails: &'a [Option<String>],
@@ -74,29 +59,51 @@ pub struct Flow<'a> {
     pub lookups_done: bool,
     /// Changes may be made (see `Lookup::gate_open`).
     pub gate_open: bool,
+    /// The pipelines of the Regions before this one, in the response's
+    /// order: the invitation e-mail goes out in the first that invites.
+    pub earlier: &'a [Pipeline],
 }
 
 /// What the invitation says, for every batch.
 #[derive(Debug, Clone, Default)]
-pub struct Invitation {
+pub struct InvitationText {
     pub dry_run: bool,
     pub message: Option<String>,
     pub disable_email_notification: bool,
 }
 
+/// Where the pipeline works, and how.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub region: String,
+    /// The detector, if given (event or setting) or remembered.
+    pub detector_id: Option<String>,
+    /// A multi-Region response: a Region without a usable detector is
+    /// `REGION_UNAVAILABLE` instead of failing the invocation.
+    pub multi_region: bool,
+    /// Writes wait for the member side (a member role, not a dry run).
+    pub member_side: bool,
+    pub invitation: InvitationText,
+}
+
 pub struct Pipeline {
+    region: String,
+    multi_region: bool,
+    member_side: bool,
     detector: Detector,
-    /// The detector was given (event or setting), not discovered.
+    /// The detector was given or remembered, not looked up now.
     given: bool,
     /// Some account outside the organization needs GuardDuty.
     needed: bool,
-    invitation: Invitation,
+    invitation: InvitationText,
     held: Vec<Held>,
     outside: Vec<bool>,
     queues: [VecDeque<usize>; 4],
     batches: HashMap<CallId, (Step, Vec<usize>)>,
     /// Batches in flight, per step.
     sending: [usize; 4],
+    /// Accounts gated on the member side.
+    gated: usize,
     in_flight: usize,
     changed: bool,
     wrapping_up: bool,
@@ -104,21 +111,29 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline for the `n` accounts of the plan.
-    pub fn new(n: usize, detector_id: Option<String>, invitation: Invitation) -> Self {
+    pub fn new(n: usize, setup: Setup) -> Self {
         Pipeline {
-            given: detector_id.is_some(),
-            detector: detector_id.map_or(Detector::Unknown, Detector::Known),
+            region: setup.region,
+            multi_region: setup.multi_region,
+            member_side: setup.member_side,
+            given: setup.detector_id.is_some(),
+            detector: setup.detector_id.map_or(Detector::Unknown, Detector::Known),
             needed: false,
-            invitation,
+            invitation: setup.invitation,
             held: vec![Held::No; n],
             outside: vec![false; n],
             queues: Default::default(),
             batches: HashMap::new(),
             sending: [0; 4],
+            gated: 0,
             in_flight: 0,
             changed: false,
             wrapping_up: false,
         }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     /// The detector used, if some account needed GuardDuty and it is known.
@@ -146,20 +161,25 @@ impl Pipeline {
         self.in_flight
     }
 
+    /// Whether this Region invites account `i` in this invocation, as far
+    /// as is known now.
+    pub fn intent(&self, i: usize) -> Intent {
+        self.held[i].intent()
+    }
+
     /// Account `i` may need GuardDuty: its member record is to be read.
     pub fn enlist(&mut self, i: usize) {
-        self.held[i] = Held::Queued(Step::Read);
-        self.queues[Step::Read as usize].push_back(i);
+        self.enqueue(i, Step::Read);
     }
 
     /// The lookup found account `i` outside the organization: what its
-    /// record says is now acted on. Returns its outcome if that is decided.
-    pub fn admit(&mut self, i: usize) -> Option<Outcome> {
+    /// record says is now acted on.
+    pub fn admit(&mut self, i: usize) -> Option<Event> {
         self.needed = true;
         self.outside[i] = true;
-        if let Detector::Failed(error) = &self.detector {
+        if let Some(outcome) = self.unusable() {
             self.held[i] = Held::No;
-            return Some(detector_failed(error));
+            return Some(Event::Decided(i, outcome));
         }
         match std::mem::replace(&mut self.held[i], Held::No) {
             Held::Parked(next) => self.act(i, next),
@@ -170,12 +190,25 @@ impl Pipeline {
         }
     }
 
-    /// The lookup decided account `i` otherwise: nothing more is done for it.
+    /// The lookup (or the member side) decided account `i` otherwise:
+    /// nothing more is done for it here.
     pub fn withdraw(&mut self, i: usize) {
-        if let Held::Queued(step) = self.held[i] {
-            self.queues[step as usize].retain(|&j| j != i);
+        match self.held[i] {
+            Held::Queued(step) => self.queues[step as usize].retain(|&j| j != i),
+            Held::Gated(_) => self.gated -= 1,
+            // Stays: the other Regions' e-mail rule reads it.
+            Held::Invited => return,
+            _ => {}
         }
         self.held[i] = Held::No;
+    }
+
+    /// The member side is ready for account `i`: its write goes ahead.
+    pub fn release(&mut self, i: usize) {
+        if let Held::Gated(step) = self.held[i] {
+            self.gated -= 1;
+            self.enqueue(i, step);
+        }
     }
 
     /// Time is short: batches go out as they are.
@@ -191,7 +224,12 @@ impl Pipeline {
             if self.in_flight < slots {
                 let id = self.start(next_id);
                 self.detector = Detector::Looking(id);
-                calls.push((id, Call::ListDetectors));
+                calls.push((
+                    id,
+                    Call::ListDetectors {
+                        region: self.region.clone(),
+                    },
+                ));
             }
             return calls;
         }
@@ -200,9 +238,8 @@ impl Pipeline {
         };
         'sending: while self.in_flight < slots {
             for step in [Step::Invite, Step::Create, Step::Delete, Step::Read] {
-                if let Some(n) = self.ready(step, &flow) {
-                    let batch: Vec<usize> = self.queues[step as usize].drain(..n).collect();
-                    let call = self.call(step, &detector_id, &batch, &flow);
+                if let Some((batch, quiet)) = self.take_batch(step, &flow) {
+                    let call = self.call(step, &detector_id, &batch, quiet, &flow);
                     let id = self.start(next_id);
                     for &i in &batch {
                         self.held[i] = Held::Busy(step);
@@ -223,7 +260,7 @@ impl Pipeline {
         &mut self,
         id: CallId,
         answer: Result<Option<String>, CallError>,
-    ) -> Result<Vec<(usize, Outcome)>, Fatal> {
+    ) -> Result<Vec<Event>, Fatal> {
         if self.detector != Detector::Looking(id) {
             return Ok(Vec::new());
         }
@@ -233,20 +270,17 @@ impl Pipeline {
                 self.detector = Detector::Known(detector_id);
                 Ok(Vec::new())
             }
+            Ok(None) if self.multi_region => Ok(self.unavailable(format!(
+                "GuardDuty has no detector in {} for the administrator account: enable GuardDuty there, or leave the Region out",
+                self.region
+            ))),
             Ok(None) => Err(Fatal::DetectorNotFound),
             Err(error) => {
-                let outcome = detector_failed(&error);
-                self.detector = Detector::Failed(error);
-                let mut decided = Vec::new();
-                for i in 0..self.held.len() {
-                    if self.held[i] != Held::No {
-                        self.withdraw(i);
-                        if self.outside[i] {
-                            decided.push((i, outcome.clone()));
-                        }
-                    }
+                if let Some(events) = self.refused(&error) {
+                    return Ok(events);
                 }
-                Ok(decided)
+                self.detector = Detector::Failed(error);
+                Ok(self.withdraw_all())
             }
         }
     }
@@ -259,27 +293,32 @@ impl Pipeline {
         answer: Result<Vec<MemberRecord>, CallError>,
         ids: &[String],
         emails: &[Option<String>],
-    ) -> Vec<(usize, Outcome)> {
+    ) -> Vec<Event> {
         let Some(batch) = self.finished(id, Step::Read) else {
             return Vec::new();
         };
+        if let Err(error) = &answer
+            && let Some(events) = self.refused(error)
+        {
+            return events;
+        }
         let records: HashMap<&str, &MemberRecord> = match &answer {
             Ok(records) => records.iter().map(|r| (r.account_id.as_str(), r)).collect(),
             Err(_) => HashMap::new(),
         };
-        let mut decided = Vec::new();
+        let mut events = Vec::new();
         for i in batch {
             let next = match &answer {
                 Ok(_) => next_step(records.get(ids[i].as_str()).copied(), emails[i].as_deref()),
                 Err(error) => Next::Done(call_failed(Step::Read, error)),
             };
             if self.outside[i] {
-                decided.extend(self.act(i, next).map(|o| (i, o)));
+                events.extend(self.act(i, next));
             } else {
                 self.held[i] = Held::Parked(next);
             }
         }
-        decided
+        events
     }
 
     /// The answer to a `DeleteMembers`, `CreateMembers` or `InviteMembers`
@@ -291,7 +330,7 @@ impl Pipeline {
         operation: &str,
         answer: Result<Vec<Rejected>, CallError>,
         ids: &[String],
-    ) -> Vec<(usize, Outcome)> {
+    ) -> Vec<Event> {
         let Some(&(step, _)) = self.batches.get(&id) else {
             return Vec::new();
         };
@@ -304,28 +343,44 @@ impl Pipeline {
         let rejected = match &answer {
             Ok(rejected) => rejected,
             Err(error) => {
+                if let Some(events) = self.refused(error) {
+                    return events;
+                }
                 let outcome = call_failed(step, error);
-                return batch.into_iter().map(|i| (i, outcome.clone())).collect();
+                return batch
+                    .into_iter()
+                    .map(|i| {
+                        self.held[i] = Held::No;
+                        Event::Decided(i, outcome.clone())
+                    })
+                    .collect();
             }
         };
         let rejected: HashMap<&str, &Rejected> = rejected
             .iter()
             .map(|r| (r.account_id.as_str(), r))
             .collect();
-        let mut decided = Vec::new();
+        let mut events = Vec::new();
         for i in batch {
             match rejected.get(ids[i].as_str()) {
                 Some(r) if !(step == Step::Create && r.already_member) => {
-                    decided.push((i, Outcome::failed(FailCode::Rejected, r.result.clone())))
+                    self.held[i] = Held::No;
+                    events.push(Event::Decided(
+                        i,
+                        Outcome::failed(FailCode::Rejected, r.result.clone()),
+                    ))
                 }
                 _ => match step {
                     Step::Delete => self.enqueue(i, Step::Create),
                     Step::Create => self.enqueue(i, Step::Invite),
-                    _ => decided.push((i, Outcome::Invited)),
+                    _ => {
+                        self.held[i] = Held::Invited;
+                        events.push(Event::Invited(i))
+                    }
                 },
             }
         }
-        decided
+        events
     }
 
     /// Why each account still here at the end has no outcome: a change in
@@ -339,24 +394,42 @@ impl Pipeline {
                     FailCode::OutcomeUnknown,
                     format!("outcome unknown: its {} call was still in flight when the function had to answer; retrying is safe", step.operation()),
                 ))),
-                Held::Busy(_) | Held::Queued(_) | Held::Parked(_) => Some((i, Outcome::failed(
+                Held::Busy(_) | Held::Queued(_) | Held::Parked(_) | Held::Gated(_) => Some((i, Outcome::failed(
                     FailCode::NotAttempted,
                     "not attempted because the invocation's deadline was near; retrying is safe",
                 ))),
-                Held::No => None,
+                Held::No | Held::Invited => None,
             })
             .collect()
     }
 
     /// Carries out what an outside account's record said.
-    fn act(&mut self, i: usize, next: Next) -> Option<Outcome> {
+    fn act(&mut self, i: usize, next: Next) -> Option<Event> {
         let step = match next {
-            Next::Done(outcome) => return Some(outcome),
-            _ if self.invitation.dry_run => return Some(Outcome::WouldInvite),
+            Next::Done(outcome) => {
+                let pending = matches!(
+                    outcome,
+                    Outcome::Skipped {
+                        code: SkipCode::InvitationPending,
+                        ..
+                    }
+                );
+                return Some(if pending && self.member_side {
+                    Event::Pending(i, outcome)
+                } else {
+                    Event::Decided(i, outcome)
+                });
+            }
+            _ if self.invitation.dry_run => return Some(Event::Decided(i, Outcome::WouldInvite)),
             Next::Recreate => Step::Delete,
             Next::Create => Step::Create,
             Next::Invite => Step::Invite,
         };
+        if self.member_side {
+            self.held[i] = Held::Gated(step);
+            self.gated += 1;
+            return Some(Event::Gated(i));
+        }
         self.enqueue(i, step);
         None
     }
@@ -366,45 +439,147 @@ impl Pipeline {
         self.queues[step as usize].push_back(i);
     }
 
+    /// The outcome every account gets here once the detector is unusable.
+    fn unusable(&self) -> Option<Outcome> {
+        match &self.detector {
+            Detector::Failed(error) => Some(Outcome::call_failed(
+                format!("could not look up the GuardDuty detector: {error}"),
+                error.retryable,
+            )),
+            Detector::Unavailable(reason) => {
+                Some(Outcome::failed(FailCode::RegionUnavailable, reason.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// In a multi-Region response, an answer that says GuardDuty refuses
+    /// the account in this Region makes the whole Region unavailable.
+    fn refused(&mut self, error: &CallError) -> Option<Vec<Event>> {
+        (self.multi_region && error.region_refused).then(|| {
+            self.unavailable(format!(
+                "GuardDuty refuses the administrator account in {} ({error}): an opt-in Region that is not enabled?",
+                self.region
+            ))
+        })
+    }
+
+    fn unavailable(&mut self, reason: String) -> Vec<Event> {
+        self.detector = Detector::Unavailable(reason);
+        self.withdraw_all()
+    }
+
+    /// The detector is unusable: every account still here ends now, the
+    /// outside ones with the detector's outcome (the others when admitted).
+    fn withdraw_all(&mut self) -> Vec<Event> {
+        let outcome = self.unusable();
+        let mut events = Vec::new();
+        for i in 0..self.held.len() {
+            if matches!(self.held[i], Held::No | Held::Invited) {
+                continue;
+            }
+            self.withdraw(i);
+            if self.outside[i]
+                && let Some(outcome) = &outcome
+            {
+                events.push(Event::Decided(i, outcome.clone()));
+            }
+        }
+        events
+    }
+
     /// Nothing more can join `step`'s queue: upstream is empty and idle.
     fn upstream_done(&self, step: Step, flow: &Flow<'_>) -> bool {
         flow.lookups_done
+            && self.gated == 0
             && Step::ALL
                 .iter()
                 .take_while(|&&s| s != step)
                 .all(|&s| self.queues[s as usize].is_empty() && self.sending[s as usize] == 0)
     }
 
-    /// How many accounts of `step`'s queue to send now: a full batch, or
-    /// what is left once no more accounts can join it (or time is short).
-    fn ready(&self, step: Step, flow: &Flow<'_>) -> Option<usize> {
+    /// The batch of `step` to send now, if one is due, and for an
+    /// invitation whether it goes without an e-mail: a full batch, or what
+    /// is left once no more accounts can join it (or time is short).
+    fn take_batch(&mut self, step: Step, flow: &Flow<'_>) -> Option<(Vec<usize>, bool)> {
         let queue = &self.queues[step as usize];
-        let full = queue.len() >= BATCH;
+        if queue.is_empty() || (step.changes() && !flow.gate_open) {
+            return None;
+        }
         // Reads have no upstream: every candidate is enlisted at the start.
-        let last = step == Step::Read || self.wrapping_up || self.upstream_done(step, flow);
-        if queue.is_empty() || !(full || last) {
-            return None;
+        let upstream_done = step == Step::Read || self.upstream_done(step, flow);
+        if step != Step::Invite {
+            let last = self.wrapping_up || upstream_done;
+            if queue.len() < BATCH && !last {
+                return None;
+            }
+            let n = queue.len().min(BATCH);
+            return Some((self.queues[step as usize].drain(..n).collect(), false));
         }
-        if step.changes() && !flow.gate_open {
-            return None;
+        // Invitations go in two kinds of batch, with and without the e-mail;
+        // an account waits while an earlier Region may still invite it.
+        let mut groups: [Vec<usize>; 2] = Default::default();
+        let mut undecided = false;
+        for &i in queue {
+            match self.quiet(i, flow.earlier) {
+                Some(quiet) => groups[usize::from(quiet)].push(i),
+                None => undecided = true,
+            }
         }
-        Some(queue.len().min(BATCH))
+        let last = self.wrapping_up || (upstream_done && !undecided);
+        let (quiet, group) = groups
+            .into_iter()
+            .enumerate()
+            .find(|(_, g)| !g.is_empty() && (g.len() >= BATCH || last))?;
+        let batch: Vec<usize> = group.into_iter().take(BATCH).collect();
+        self.queues[step as usize].retain(|i| !batch.contains(i));
+        Some((batch, quiet == 1))
     }
 
-    fn call(&mut self, step: Step, detector_id: &str, batch: &[usize], flow: &Flow<'_>) -> Call {
+    /// Whether account `i` is invited here without the e-mail: GuardDuty
+    /// sends it in the first Region that invites the account, and only
+    /// there. `None` while an earlier Region may still invite it (when time
+    /// is short, it goes without).
+    fn quiet(&self, i: usize, earlier: &[Pipeline]) -> Option<bool> {
+        if self.invitation.disable_email_notification {
+            return Some(true);
+        }
+        for pipeline in earlier {
+            match pipeline.intent(i) {
+                Intent::Invite => return Some(true),
+                Intent::Unknown if self.wrapping_up => return Some(true),
+                Intent::Unknown => return None,
+                Intent::No => {}
+            }
+        }
+        Some(false)
+    }
+
+    fn call(
+        &mut self,
+        step: Step,
+        detector_id: &str,
+        batch: &[usize],
+        quiet: bool,
+        flow: &Flow<'_>,
+    ) -> Call {
+        let region = self.region.clone();
         let detector_id = detector_id.to_owned();
         let account_ids = || batch.iter().map(|&i| flow.ids[i].clone()).collect();
         self.changed |= step.changes();
         match step {
             Step::Read => Call::GetMembers {
+                region,
                 detector_id,
                 account_ids: account_ids(),
             },
             Step::Delete => Call::DeleteMembers {
+                region,
                 detector_id,
                 account_ids: account_ids(),
             },
             Step::Create => Call::CreateMembers {
+                region,
                 detector_id,
                 accounts: batch
                     .iter()
@@ -417,10 +592,11 @@ impl Pipeline {
                     .collect(),
             },
             Step::Invite => Call::InviteMembers {
+                region,
                 detector_id,
                 account_ids: account_ids(),
                 message: self.invitation.message.clone(),
-                disable_email_notification: self.invitation.disable_email_notification,
+                disable_email_notification: quiet,
             },
         }
     }
@@ -454,13 +630,6 @@ impl Pipeline {
 fn call_failed(step: Step, error: &CallError) -> Outcome {
     Outcome::call_failed(
         format!("{} failed: {error}", step.operation()),
-        error.retryable,
-    )
-}
-
-fn detector_failed(error: &CallError) -> Outcome {
-    Outcome::call_failed(
-        format!("could not look up the GuardDuty detector: {error}"),
         error.retryable,
     )
 }
