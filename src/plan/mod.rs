@@ -22,6 +22,10 @@ mod session;
 mod triage;
 
 #[cfg(test)]
+mod accept_tests;
+#[cfg(test)]
+mod region_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

@@ -405,6 +405,7 @@ impl Pipeline {
 
     /// Carries out what an outside account's record said.
     fn act(&mut self, i: usize, next: Next) -> Option<Event> {
+        self.held[i] = Held::No;
         let step = match next {
             Next::Done(outcome) => {
                 let pending = matches!(
