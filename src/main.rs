@@ -4,6 +4,9 @@
 // than rustc's default layout query depth of 128.
 #![recursion_limit = "256"]
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;
 use guardduty_inviter::handler::Inviter;
@@ -12,6 +15,11 @@ use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::tower::util::MapRequestLayer;
 use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
 use serde_json::value::RawValue;
+
+/// Longest wait for a TCP and TLS connection to an AWS endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// Longest wait for one attempt of one call; the SDK then retries it.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 // One invocation at a time per process, so one thread: a faster cold start
 // and a smaller footprint than a multi-threaded runtime.
@@ -29,8 +37,17 @@ async fn main() -> Result<(), Error> {
         }
     };
     // Reads region, endpoint overrides and retry settings from the
-    // environment; credentials are resolved lazily, so no AWS call here.
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // environment; credentials are resolved lazily, so no AWS call here. An
+    // attempt that never answers is cut off and retried, well inside the
+    // invocation's deadline, instead of holding its accounts to the end.
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await;
     let inviter = Inviter::new(AwsClients::new(&config), settings);
     let inviter = &inviter;
     let handler =

@@ -139,14 +139,11 @@ pub fn record(region: &str, counts: &Counts, timestamp_ms: u64) -> String {
 }
 
 /// Writes each record as its own line on stdout, where Lambda sends it to
-/// CloudWatch Logs. One write per line, so log lines never cut into it.
+/// CloudWatch Logs: one `print!`, which holds stdout's lock for the whole
+/// text, so no log line cuts into a record (and tests capture it).
 pub fn emit(records: &[String]) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    for record in records {
-        let _ = writeln!(out, "{record}");
-    }
-    let _ = out.flush();
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    print!("{text}");
 }
 
 #[cfg(test)]

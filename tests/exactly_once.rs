@@ -8,11 +8,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use guardduty_inviter::config::Settings;
+use guardduty_inviter::config::{MemberRoleSettings, Settings};
 use guardduty_inviter::error::InvocationError;
 use guardduty_inviter::handler::Inviter;
-use guardduty_inviter::plan::Call;
-use guardduty_inviter::testing::{ADMIN, FakeAws, Fault, World, account_id, assert_exactly_once};
+use guardduty_inviter::plan::{Call, Service};
+use guardduty_inviter::response::FailCode;
+use guardduty_inviter::testing::{
+    ADMIN, FakeAws, Fault, PerAccount, World, account_id, assert_exactly_once,
+};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -163,6 +166,119 @@ proptest! {
             }
             Err(InvocationError::OrganizationsAccessDenied(_)) | Err(InvocationError::DetectorNotFound(_)) => {
                 prop_assert_eq!(aws.made("InviteMembers") + aws.made("CreateMembers") + aws.made("DeleteMembers"), 0, "changed something, then failed");
+            }
+            Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+        }
+    }
+}
+
+/// The Regions an event may name: two usable, one that refuses the account
+/// (an opt-in Region not enabled), one without a detector.
+const REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-east-1", "eu-west-2"];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// Over random Region sets and a member side with random faults: in
+    /// every Region's response each account appears exactly once; nothing is
+    /// written in an organization member, nor on the member side in a dry
+    /// run; each member role is assumed at most once; whatever the member
+    /// side did not finish is retryable.
+    #[test]
+    fn every_account_ends_once_per_region(
+        entries in prop::collection::vec(entry(), 1..80),
+        regions in prop::sample::subsequence(REGIONS.to_vec(), 1..=4).prop_shuffle(),
+        member_role in any::<bool>(),
+        create_detectors in any::<bool>(),
+        dry_run in any::<bool>(),
+        faults in prop::collection::vec(fault(), 0..8),
+        deadline_ms in prop::option::of(0u64..3000),
+        statuses in prop::collection::vec(status(), 0..80),
+    ) {
+        let members: Vec<String> = (0..120).map(|n| account_id(ORG, n)).collect();
+        let named: Vec<String> = entries
+            .iter()
+            .map(|e| match e {
+                Entry::Org(n) => account_id(ORG, *n),
+                Entry::Outside(n) => account_id(OUTSIDE, *n),
+                Entry::Invalid(s) => s.clone(),
+            })
+            .collect();
+        let event = json!({
+            "accounts": named.iter().map(|id| json!({"accountId": id, "email": "sec@example.com"})).collect::<Vec<_>>(),
+            "regions": regions,
+            "dryRun": dry_run,
+        });
+        let aws = FakeAws::new(World {
+            organization: Some(members.clone()),
+            org_id: "o-test".into(),
+            members: named
+                .iter()
+                .zip(&statuses)
+                .filter_map(|(id, status)| Some((id.clone(), status.clone()?)))
+                .collect(),
+            faults,
+            refused_regions: vec!["ap-east-1".into()],
+            regions_without_detector: vec!["eu-west-2".into()],
+            // Accounts ending in 3 have no role to assume, in 4 no detector.
+            no_role: PerAccount::by(|id| Some(id.ends_with('3'))),
+            no_member_detector: PerAccount::by(|id| Some(id.ends_with('4'))),
+            ..World::default()
+        });
+        let settings = Settings {
+            member_role: member_role.then(|| MemberRoleSettings {
+                name: "GuardDutyInviterMember".into(),
+                external_id: None,
+                create_detectors,
+            }),
+            ..Settings::default()
+        };
+        let inviter = Inviter::new(aws, settings);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+        let remaining = deadline_ms.map(Duration::from_millis);
+        let result = runtime.block_on(inviter.invite(&event.to_string(), Some(ADMIN), remaining));
+        let aws = inviter.aws();
+        let mut assumed = HashSet::new();
+        for call in aws.calls() {
+            if call.service() == Service::Sts || call.service() == Service::MemberGuardDuty {
+                prop_assert!(member_role && !dry_run, "a member-side call: {call:?}");
+            }
+            if let Call::AssumeRole { role_arn, .. } = &call {
+                prop_assert!(assumed.insert(role_arn.clone()), "{role_arn} assumed twice");
+            }
+        }
+        let org: HashSet<&String> = members.iter().collect();
+        match result {
+            Ok(answer) => {
+                let multi = answer.multi().expect("a multi-Region answer");
+                let listed: Vec<&str> = multi.regions.iter().map(|r| r.region.as_str()).collect();
+                prop_assert_eq!(listed, regions.clone());
+                for region in &multi.regions {
+                    let response = &region.response;
+                    assert_exactly_once(&named, response);
+                    prop_assert_eq!(response.enabled_accounts.is_some(), member_role);
+                    let reached = response.invited_accounts.iter()
+                        .chain(response.would_invite_accounts.iter().flatten())
+                        .chain(response.enabled_accounts.iter().flatten());
+                    for id in reached {
+                        prop_assert!(!org.contains(id), "organization member {} invited", id);
+                    }
+                    for u in &response.unprocessed_accounts {
+                        if matches!(u.code, FailCode::AcceptFailed | FailCode::NotAttempted | FailCode::OutcomeUnknown) {
+                            prop_assert!(u.retryable, "{:?}", u);
+                        }
+                        if u.code == FailCode::RegionUnavailable {
+                            prop_assert!(region.region == "ap-east-1" || region.region == "eu-west-2");
+                        }
+                    }
+                    if region.region == "ap-east-1" || region.region == "eu-west-2" {
+                        prop_assert_eq!(region.response.detector_id.as_deref(), None);
+                        prop_assert!(response.invited_accounts.is_empty() && response.enabled_accounts.iter().flatten().next().is_none());
+                    }
+                }
+            }
+            Err(InvocationError::OrganizationsAccessDenied(_)) => {
+                prop_assert_eq!(aws.made("InviteMembers") + aws.made("CreateMembers") + aws.made("DeleteMembers") + aws.made("AssumeRole"), 0, "changed something, then failed");
             }
             Err(other) => prop_assert!(false, "unexpected error {other:?}"),
         }
