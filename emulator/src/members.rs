@@ -92,6 +92,9 @@ pub(crate) fn member_json(m: &Member, admin: &str) -> Value {
     v
 }
 
+/// What an operation answers: its JSON, or an error reply.
+type Res = Result<Value, Reply>;
+
 fn unprocessed(account: &str, result: &str) -> Value {
     json!({ "accountId": account, "result": result })
 }
@@ -107,12 +110,7 @@ fn owned_space<'a>(
     Ok(st.space_mut(&caller.account, &caller.region))
 }
 
-pub(crate) fn get_members(
-    st: &mut State,
-    caller: &Caller,
-    detector: &str,
-    body: &Value,
-) -> Result<Value, Reply> {
+pub(crate) fn get_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let ids = account_ids(body, "accountIds")?;
     let admin = caller.account.clone();
     let space = owned_space(st, caller, detector)?;
@@ -128,12 +126,7 @@ pub(crate) fn get_members(
     Ok(json!({ "members": found, "unprocessedAccounts": un }))
 }
 
-pub(crate) fn create_members(
-    st: &mut State,
-    caller: &Caller,
-    detector: &str,
-    body: &Value,
-) -> Result<Value, Reply> {
+pub(crate) fn create_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let arr = body
         .get("accountDetails")
         .and_then(Value::as_array)
@@ -187,12 +180,7 @@ pub(crate) fn create_members(
 /// InviteMembers; every member it invites also gets a pending invitation
 /// from the acting account in its own account, in the request's Region
 /// (what ListInvitations shows it), replacing an older one.
-pub(crate) fn invite_members(
-    st: &mut State,
-    caller: &Caller,
-    detector: &str,
-    body: &Value,
-) -> Result<Value, Reply> {
+pub(crate) fn invite_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let ids = account_ids(body, "accountIds")?;
     let message = body
         .get("message")
@@ -245,12 +233,7 @@ pub(crate) fn invite_members(
 /// A deleted member's pending invitation from the acting account is
 /// withdrawn (it no longer shows in the member's ListInvitations):
 /// UNCONFIRMED, the emulator's choice.
-pub(crate) fn delete_members(
-    st: &mut State,
-    caller: &Caller,
-    detector: &str,
-    body: &Value,
-) -> Result<Value, Reply> {
+pub(crate) fn delete_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let ids = account_ids(body, "accountIds")?;
     let space = owned_space(st, caller, detector)?;
     let members = space.members.entry(detector.to_string()).or_default();
