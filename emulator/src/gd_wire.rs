@@ -1,6 +1,7 @@
 //! GuardDuty wire helpers shared by the operations: error replies and
 //! request validation.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::Fault;
@@ -132,12 +133,13 @@ pub(crate) fn owned(space: Option<&Space>, detector: &str) -> Result<(), Reply> 
 
 /// One page of `items` for a GuardDuty list operation's `maxResults`
 /// (1..=50, default 50) and `nextToken` (`<prefix>-<offset>`, as the
-/// emulator issues them). Answers the page and the next token.
-pub(crate) fn page<'a, T>(
-    items: &'a [T],
+/// emulator issues them): `{"<key>": [...], "nextToken"?}`.
+pub(crate) fn page<T: Serialize>(
+    items: &[T],
     query: Option<&str>,
+    key: &str,
     prefix: &str,
-) -> Result<(&'a [T], Option<String>), Reply> {
+) -> Result<Value, Reply> {
     let q = parse_query(query);
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let max = match get("maxResults") {
@@ -163,6 +165,9 @@ pub(crate) fn page<'a, T>(
             })?,
     };
     let end = (start + max).min(items.len());
-    let next = (end < items.len()).then(|| format!("{prefix}-{end}"));
-    Ok((&items[start..end], next))
+    let mut v = json!({ key: &items[start..end] });
+    if end < items.len() {
+        v["nextToken"] = json!(format!("{prefix}-{end}"));
+    }
+    Ok(v)
 }

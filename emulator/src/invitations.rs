@@ -54,16 +54,9 @@ pub(crate) fn list_invitations(
     caller: &Caller,
     query: Option<&str>,
 ) -> Result<Value, Reply> {
-    let empty = Vec::new();
-    let all = st
-        .space(&caller.account, &caller.region)
-        .map_or(&empty, |s| &s.invitations);
-    let (items, next) = page(all, query, "inv")?;
-    let mut v = json!({ "invitations": items });
-    if let Some(t) = next {
-        v["nextToken"] = json!(t);
-    }
-    Ok(v)
+    let space = st.space(&caller.account, &caller.region);
+    let all = space.map_or(&[][..], |s| &s.invitations[..]);
+    page(all, query, "invitations", "inv")
 }
 
 fn required<'a>(body: &'a Value, field: &str) -> Result<&'a str, Reply> {

@@ -163,6 +163,12 @@ pub async fn create(
     req.set_account_details(Some(list)).send().await
 }
 
+/// The detector IDs ListDetectors answers (one page).
+pub async fn detector_ids(gd: &aws_sdk_guardduty::Client) -> Vec<String> {
+    let out = gd.list_detectors().send().await.unwrap();
+    out.detector_ids().to_vec()
+}
+
 /// Organizations DescribeAccount.
 pub async fn describe(
     org: &aws_sdk_organizations::Client,
