@@ -6,22 +6,21 @@ use std::time::Duration;
 use http::Method;
 use serde_json::{Value, json};
 
+use crate::control_more;
+use crate::control_wire::{CT, bad, ok, region_of};
+use crate::identity::DEFAULT_REGION;
 use crate::model::Fault;
 use crate::reply::Reply;
 use crate::state::{Shared, push_fault};
-use crate::util::percent_decode;
+use crate::util::{parse_query, percent_decode};
 
-const CT: &str = "application/json";
-
-fn bad(msg: &str) -> Reply {
-    Reply::json(400, CT, &json!({ "error": msg }))
-}
-
-fn ok() -> Reply {
-    Reply::json(200, CT, &json!({ "ok": true }))
-}
-
-pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Reply {
+pub(crate) fn handle(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Reply {
     let rest = path
         .trim_start_matches("/_emulator")
         .trim_start_matches('/');
@@ -54,6 +53,8 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
                         "status": c.status,
                         "authorized": c.authorized,
                         "disableEmailNotification": c.disable_email_notification,
+                        "region": c.region,
+                        "account": c.account,
                     })
                 })
                 .collect();
@@ -137,6 +138,10 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             let Some(ids) = ids.iter().map(Value::as_str).collect::<Option<Vec<&str>>>() else {
                 return bad("`accountIds` must hold strings only");
             };
+            let region = match region_of(&body) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
             let status = match body.get("status") {
                 None | Some(Value::Null) => "Removed",
                 Some(v) => match v.as_str() {
@@ -147,7 +152,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             let mut st = shared.lock();
             for id in &ids {
                 let email = format!("aws+{id}@example.com");
-                st.put_member(detector, id, &email, status);
+                st.put_member_in(&region, detector, id, &email, status);
             }
             Reply::json(200, CT, &json!({ "ok": true, "members": ids.len() }))
         }
@@ -161,23 +166,30 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
         }
         (&Method::GET, ["member", detector, account]) => {
             let (detector, account) = (percent_decode(detector), percent_decode(account));
+            let q = parse_query(query);
+            let region = q
+                .iter()
+                .find(|(k, _)| k == "region")
+                .map_or(DEFAULT_REGION, |(_, v)| v.as_str());
             let st = shared.lock();
-            match st.members.get(&detector).and_then(|m| m.get(&account)) {
+            match st.member_in(region, &detector, &account) {
                 Some(m) => Reply::json(200, CT, &serde_json::to_value(m).unwrap_or(Value::Null)),
                 None => Reply::json(404, CT, &json!({ "error": "no such member" })),
             }
         }
-        _ => Reply::json(
-            404,
-            CT,
-            &json!({ "error": format!("unknown control-plane route {method} {path}") }),
-        ),
+        _ => control_more::handle(shared, method, &segs, &body).unwrap_or_else(|| {
+            Reply::json(
+                404,
+                CT,
+                &json!({ "error": format!("unknown control-plane route {method} {path}") }),
+            )
+        }),
     }
 }
 
 /// `POST /_emulator/member` with `{"detectorId", "accountId", "status",
-/// "email"?}`: seeds (or overwrites) one member with any status, as
-/// `Emulator::put_member` (e-mail defaults to `aws+<id>@example.com`).
+/// "email"?, "region"?}`: seeds (or overwrites) one member with any status,
+/// as `Emulator::put_member_in` (e-mail defaults to `aws+<id>@example.com`).
 /// Answers the member as `GET /_emulator/member/...` does.
 fn put_member(shared: &Shared, body: &Value) -> Reply {
     let field = |name: &str| body.get(name).and_then(Value::as_str);
@@ -195,8 +207,12 @@ fn put_member(shared: &Shared, body: &Value) -> Reply {
         Some(Value::String(e)) => e.clone(),
         Some(_) => return bad("`email` must be a string"),
     };
+    let region = match region_of(body) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
     let mut st = shared.lock();
-    st.put_member(detector, account, &email, status);
-    let m = st.members.get(detector).and_then(|m| m.get(account));
+    st.put_member_in(&region, detector, account, &email, status);
+    let m = st.member_in(&region, detector, account);
     Reply::json(200, CT, &serde_json::to_value(m).unwrap_or(Value::Null))
 }

@@ -1,11 +1,13 @@
 //! GuardDuty wire helpers shared by the operations: error replies and
 //! request validation.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::Fault;
 use crate::reply::Reply;
-use crate::state::State;
+use crate::space::Space;
+use crate::util::parse_query;
 
 pub(crate) const CT: &str = "application/json";
 
@@ -26,6 +28,17 @@ pub(crate) fn unrecognized_client() -> Reply {
         403,
         "UnrecognizedClientException",
         "The security token included in the request is invalid (missing SigV4 Authorization header).",
+    )
+}
+
+/// A Region GuardDuty refuses for the account (an opt-in Region not
+/// enabled): real GuardDuty answers this (FIELD-NOTES section 3, from
+/// amazon-guardduty-multiaccount-scripts #38).
+pub(crate) fn region_refused() -> Reply {
+    error(
+        403,
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
     )
 }
 
@@ -108,10 +121,53 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Value, Reply> {
     })
 }
 
-pub(crate) fn owned(st: &State, detector: &str) -> Result<(), Reply> {
-    if st.has_detector(detector) {
+/// The detector is the acting account's in the request's Region (`space`
+/// is that account's in that Region; `None` when it has nothing there).
+pub(crate) fn owned(space: Option<&Space>, detector: &str) -> Result<(), Reply> {
+    if space.is_some_and(|s| s.has_detector(detector)) {
         Ok(())
     } else {
         Err(bad_request(NOT_OWNED))
     }
+}
+
+/// One page of `items` for a GuardDuty list operation's `maxResults`
+/// (1..=50, default 50) and `nextToken` (`<prefix>-<offset>`, as the
+/// emulator issues them): `{"<key>": [...], "nextToken"?}`.
+pub(crate) fn page<T: Serialize>(
+    items: &[T],
+    query: Option<&str>,
+    key: &str,
+    prefix: &str,
+) -> Result<Value, Reply> {
+    let q = parse_query(query);
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let max = match get("maxResults") {
+        None => 50,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=50).contains(&n) => n,
+            _ => {
+                return Err(bad_request(
+                    "The request is rejected because an invalid or out-of-range value is specified as an input parameter: maxResults must be between 1 and 50.",
+                ));
+            }
+        },
+    };
+    let start = match get("nextToken") {
+        None | Some("") => 0,
+        Some(t) => t
+            .strip_prefix(prefix)
+            .and_then(|t| t.strip_prefix('-'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n <= items.len())
+            .ok_or_else(|| {
+                bad_request("The request is rejected because the nextToken is invalid.")
+            })?,
+    };
+    let end = (start + max).min(items.len());
+    let mut v = json!({ key: &items[start..end] });
+    if end < items.len() {
+        v["nextToken"] = json!(format!("{prefix}-{end}"));
+    }
+    Ok(v)
 }

@@ -1,15 +1,21 @@
 //! GuardDuty (restJson1): routing and dispatch, ListDetectors.
+//!
+//! Every operation works on the acting account's state in the Region the
+//! request was signed for (`Caller`).
 
 use http::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::gd_wire::{CT, bad_request, parse_body};
-use crate::members;
+use crate::gd_wire::{CT, bad_request, page, parse_body};
+use crate::identity::Caller;
 use crate::reply::Reply;
 use crate::state::State;
-use crate::util::{parse_query, percent_decode};
+use crate::util::percent_decode;
+use crate::{invitations, members};
 
-pub(crate) use crate::gd_wire::{fault_reply, unknown_operation, unrecognized_client};
+pub(crate) use crate::gd_wire::{
+    fault_reply, region_refused, unknown_operation, unrecognized_client,
+};
 
 /// A routed GuardDuty request.
 #[derive(Debug, Clone)]
@@ -18,11 +24,19 @@ pub(crate) struct GdRoute {
     pub(crate) detector: Option<String>,
 }
 
+/// Whether `path` is one of GuardDuty's.
+pub(crate) fn owns_path(path: &str) -> bool {
+    path == "/detector" || path.starts_with("/detector/") || path == "/invitation"
+}
+
 pub(crate) fn route(method: &Method, path: &str) -> Option<GdRoute> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let detector = segs.get(1).map(|s| percent_decode(s));
     let op = match (method, segs.as_slice()) {
         (&Method::GET, ["detector"]) => "ListDetectors",
+        (&Method::POST, ["detector"]) => "CreateDetector",
+        (&Method::GET, ["invitation"]) => "ListInvitations",
+        (&Method::POST, ["detector", _, "administrator"]) => "AcceptAdministratorInvitation",
         (&Method::POST, ["detector", _, "member", "get"]) => "GetMembers",
         (&Method::POST, ["detector", _, "member"]) => "CreateMembers",
         (&Method::POST, ["detector", _, "member", "invite"]) => "InviteMembers",
@@ -65,12 +79,23 @@ pub(crate) fn accounts_in(op: &str, body: Option<&Value>) -> Vec<String> {
                     .collect()
             })
             .unwrap_or_default(),
+        "AcceptAdministratorInvitation" => body
+            .get("administratorId")
+            .and_then(Value::as_str)
+            .map(|a| vec![a.to_string()])
+            .unwrap_or_default(),
         _ => Vec::new(),
     }
 }
 
-pub(crate) fn execute(st: &mut State, route: &GdRoute, query: Option<&str>, body: &[u8]) -> Reply {
-    match exec_inner(st, route, query, body) {
+pub(crate) fn execute(
+    st: &mut State,
+    caller: &Caller,
+    route: &GdRoute,
+    query: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    match exec_inner(st, caller, route, query, body) {
         Ok(v) => Reply::json(200, CT, &v),
         Err(r) => r,
     }
@@ -78,12 +103,16 @@ pub(crate) fn execute(st: &mut State, route: &GdRoute, query: Option<&str>, body
 
 fn exec_inner(
     st: &mut State,
+    caller: &Caller,
     route: &GdRoute,
     query: Option<&str>,
     body: &[u8],
 ) -> Result<Value, Reply> {
-    if route.op == "ListDetectors" {
-        return list_detectors(st, query);
+    match route.op {
+        "ListDetectors" => return list_detectors(st, caller, query),
+        "ListInvitations" => return invitations::list_invitations(st, caller, query),
+        "CreateDetector" => return invitations::create_detector(st, caller),
+        _ => {}
     }
     let detector = route.detector.clone().unwrap_or_default();
     let dlen = detector.chars().count();
@@ -94,42 +123,17 @@ fn exec_inner(
     }
     let body = parse_body(body)?;
     match route.op {
-        "GetMembers" => members::get_members(st, &detector, &body),
-        "CreateMembers" => members::create_members(st, &detector, &body),
-        "InviteMembers" => members::invite_members(st, &detector, &body),
-        "DeleteMembers" => members::delete_members(st, &detector, &body),
+        "GetMembers" => members::get_members(st, caller, &detector, &body),
+        "CreateMembers" => members::create_members(st, caller, &detector, &body),
+        "InviteMembers" => members::invite_members(st, caller, &detector, &body),
+        "DeleteMembers" => members::delete_members(st, caller, &detector, &body),
+        "AcceptAdministratorInvitation" => invitations::accept(st, caller, &detector, &body),
         _ => Err(bad_request("Unsupported operation.")),
     }
 }
 
-fn list_detectors(st: &State, query: Option<&str>) -> Result<Value, Reply> {
-    let q = parse_query(query);
-    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let max = match get("maxResults") {
-        None => 50,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=50).contains(&n) => n,
-            _ => {
-                return Err(bad_request(
-                    "The request is rejected because an invalid or out-of-range value is specified as an input parameter: maxResults must be between 1 and 50.",
-                ));
-            }
-        },
-    };
-    let start = match get("nextToken") {
-        None | Some("") => 0,
-        Some(t) => t
-            .strip_prefix("det-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n <= st.detectors.len())
-            .ok_or_else(|| {
-                bad_request("The request is rejected because the nextToken is invalid.")
-            })?,
-    };
-    let end = (start + max).min(st.detectors.len());
-    let mut v = json!({ "detectorIds": st.detectors[start..end] });
-    if end < st.detectors.len() {
-        v["nextToken"] = json!(format!("det-{end}"));
-    }
-    Ok(v)
+fn list_detectors(st: &State, caller: &Caller, query: Option<&str>) -> Result<Value, Reply> {
+    let space = st.space(&caller.account, &caller.region);
+    let all = space.map_or(&[][..], |s| &s.detectors[..]);
+    page(all, query, "detectorIds", "det")
 }

@@ -8,8 +8,10 @@
 use serde_json::{Value, json};
 
 use crate::gd_wire::{account_ids, bad_request, check_account_id, check_count, owned};
+use crate::identity::Caller;
 use crate::model::Member;
 use crate::reply::Reply;
+use crate::space::Space;
 use crate::state::State;
 use crate::util::now_iso8601;
 
@@ -90,15 +92,29 @@ pub(crate) fn member_json(m: &Member, admin: &str) -> Value {
     v
 }
 
+/// What an operation answers: its JSON, or an error reply.
+type Res = Result<Value, Reply>;
+
 fn unprocessed(account: &str, result: &str) -> Value {
     json!({ "accountId": account, "result": result })
 }
 
-pub(crate) fn get_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+/// The acting account's space in the request's Region, after checking that
+/// it owns `detector` there.
+fn owned_space<'a>(
+    st: &'a mut State,
+    caller: &Caller,
+    detector: &str,
+) -> Result<&'a mut Space, Reply> {
+    owned(st.space(&caller.account, &caller.region), detector)?;
+    Ok(st.space_mut(&caller.account, &caller.region))
+}
+
+pub(crate) fn get_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let ids = account_ids(body, "accountIds")?;
-    owned(st, detector)?;
-    let admin = st.admin_account_id.clone();
-    let members = st.members.entry(detector.to_string()).or_default();
+    let admin = caller.account.clone();
+    let space = owned_space(st, caller, detector)?;
+    let members = space.members.entry(detector.to_string()).or_default();
     let mut found = Vec::new();
     let mut un = Vec::new();
     for id in ids {
@@ -110,7 +126,7 @@ pub(crate) fn get_members(st: &mut State, detector: &str, body: &Value) -> Resul
     Ok(json!({ "members": found, "unprocessedAccounts": un }))
 }
 
-pub(crate) fn create_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+pub(crate) fn create_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let arr = body
         .get("accountDetails")
         .and_then(Value::as_array)
@@ -132,9 +148,9 @@ pub(crate) fn create_members(st: &mut State, detector: &str, body: &Value) -> Re
         }
         details.push((id.to_string(), email.to_string()));
     }
-    owned(st, detector)?;
-    let admin = st.admin_account_id.clone();
-    let members = st.members.entry(detector.to_string()).or_default();
+    let admin = caller.account.clone();
+    let space = owned_space(st, caller, detector)?;
+    let members = space.members.entry(detector.to_string()).or_default();
     let mut un = Vec::new();
     for (id, email) in details {
         if id == admin {
@@ -161,7 +177,10 @@ pub(crate) fn create_members(st: &mut State, detector: &str, body: &Value) -> Re
     Ok(json!({ "unprocessedAccounts": un }))
 }
 
-pub(crate) fn invite_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+/// InviteMembers; every member it invites also gets a pending invitation
+/// from the acting account in its own account, in the request's Region
+/// (what ListInvitations shows it), replacing an older one.
+pub(crate) fn invite_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let ids = account_ids(body, "accountIds")?;
     let message = body
         .get("message")
@@ -170,10 +189,11 @@ pub(crate) fn invite_members(st: &mut State, detector: &str, body: &Value) -> Re
     let disable = body
         .get("disableEmailNotification")
         .and_then(Value::as_bool);
-    owned(st, detector)?;
     let refusals = st.refusals.clone();
-    let members = st.members.entry(detector.to_string()).or_default();
+    let space = owned_space(st, caller, detector)?;
+    let members = space.members.entry(detector.to_string()).or_default();
     let mut un = Vec::new();
+    let mut invited = Vec::new();
     for id in ids {
         let Some(m) = members.get_mut(&id) else {
             un.push(unprocessed(&id, NOT_A_MEMBER));
@@ -194,6 +214,10 @@ pub(crate) fn invite_members(st: &mut State, detector: &str, body: &Value) -> Re
         m.invited_message = message.clone();
         m.disable_email_notification = disable;
         m.invite_count += 1;
+        invited.push(id);
+    }
+    for id in invited {
+        st.send_invitation(&id, &caller.region, &caller.account);
     }
     Ok(json!({ "unprocessedAccounts": un }))
 }
@@ -205,15 +229,25 @@ pub(crate) fn invite_members(st: &mut State, detector: &str, body: &Value) -> Re
 /// The 2018 API reference also lists "cannot delete the specified member
 /// account ID because it is still associated to it"; today's DeleteMembers
 /// reference does not, and the emulator does not model that rejection.
-pub(crate) fn delete_members(st: &mut State, detector: &str, body: &Value) -> Result<Value, Reply> {
+///
+/// A deleted member's pending invitation from the acting account is
+/// withdrawn (it no longer shows in the member's ListInvitations):
+/// UNCONFIRMED, the emulator's choice.
+pub(crate) fn delete_members(st: &mut State, caller: &Caller, detector: &str, body: &Value) -> Res {
     let ids = account_ids(body, "accountIds")?;
-    owned(st, detector)?;
-    let members = st.members.entry(detector.to_string()).or_default();
+    let space = owned_space(st, caller, detector)?;
+    let members = space.members.entry(detector.to_string()).or_default();
     let mut un = Vec::new();
+    let mut deleted = Vec::new();
     for id in ids {
         if members.remove(&id).is_none() {
             un.push(unprocessed(&id, NOT_A_MEMBER));
+        } else {
+            deleted.push(id);
         }
+    }
+    for id in deleted {
+        st.withdraw_invitation(&id, &caller.region, &caller.account);
     }
     Ok(json!({ "unprocessedAccounts": un }))
 }

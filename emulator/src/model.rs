@@ -48,15 +48,30 @@ pub struct Member {
     pub invite_count: usize,
 }
 
+/// The opt-in statuses AWS Account `ListRegions` reports.
+pub const REGION_OPT_STATUSES: [&str; 5] = [
+    "ENABLED",
+    "ENABLED_BY_DEFAULT",
+    "DISABLED",
+    "ENABLING",
+    "DISABLING",
+];
+
 /// A fault to inject in place of (or on top of) an operation's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Fault {
     /// GuardDuty: 429 `TooManyRequestsException`; Organizations: 400
-    /// `TooManyRequestsException` ([`ORGANIZATIONS_THROTTLE_MESSAGE`](crate::ORGANIZATIONS_THROTTLE_MESSAGE)).
+    /// `TooManyRequestsException` ([`ORGANIZATIONS_THROTTLE_MESSAGE`](crate::ORGANIZATIONS_THROTTLE_MESSAGE));
+    /// Account: 429 `TooManyRequestsException`; STS: 400 `Throttling`
+    /// "Rate exceeded".
     Throttle,
-    /// GuardDuty: 500 `InternalServerErrorException`; Organizations: 500 `ServiceException`.
+    /// GuardDuty: 500 `InternalServerErrorException`; Organizations: 500
+    /// `ServiceException`; Account: 500 `InternalServerException`; STS: 500
+    /// `InternalFailure`.
     ServerError,
-    /// GuardDuty: 403 `AccessDeniedException`; Organizations: 400 `AccessDeniedException`.
+    /// GuardDuty: 403 `AccessDeniedException`; Organizations: 400
+    /// `AccessDeniedException`; Account: 403 `AccessDeniedException`; STS:
+    /// 403 `AccessDenied` (the "is not authorized to perform" text).
     AccessDenied,
     /// 200 with a body that is not JSON (the operation ran).
     InvalidJson,
@@ -100,7 +115,7 @@ pub struct Call {
     /// Operation as the SDK spells it (`"InviteMembers"`, `"ListAccounts"`, ...),
     /// or `"Unknown"`.
     pub op: String,
-    /// `"guardduty"`, `"organizations"` or `"unknown"`.
+    /// `"guardduty"`, `"organizations"`, `"account"`, `"sts"` or `"unknown"`.
     pub service: String,
     /// Account IDs named in the request (in request order).
     pub accounts: Vec<String>,
@@ -119,4 +134,25 @@ pub struct Call {
     /// it did not say, which GuardDuty treats as `false`: e-mail is sent).
     /// `None` for every other operation.
     pub disable_email_notification: Option<bool>,
+    /// The Region of the request's SigV4 credential scope (`us-east-1` when
+    /// the request had none).
+    pub region: String,
+    /// The acting account: the member account whose `ASIA…` credentials
+    /// (issued by the emulator's AssumeRole) signed the request, else the
+    /// administrator account.
+    pub account: String,
+}
+
+/// A GuardDuty invitation as the invited (member) account sees it in one
+/// Region (ListInvitations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    /// The inviting (administrator) account.
+    pub account_id: String,
+    pub invitation_id: String,
+    /// Always `Invited` while pending.
+    pub relationship_status: String,
+    /// ISO-8601 time the invitation was sent.
+    pub invited_at: String,
 }

@@ -18,10 +18,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::dispatch::{self, Service};
+use crate::flight::{CallMeta, InFlightGuard};
+use crate::identity::{DEFAULT_REGION, parse_scope};
 use crate::model::Fault;
 use crate::reply::Reply;
-use crate::state::{InFlightGuard, Shared};
-use crate::{control, guardduty, organizations};
+use crate::state::Shared;
+use crate::{control, guardduty};
 
 /// Response body: either a complete body, or (ResetMidResponse) a prefix of
 /// the body followed by an error, which makes hyper drop the connection.
@@ -149,24 +152,6 @@ pub(crate) fn plain(reply: Reply) -> Response<RespBody> {
     into_response(reply, body, None)
 }
 
-/// Which service a request is for, decided from its shape.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Service {
-    GuardDuty,
-    Organizations,
-    Unknown,
-}
-
-impl Service {
-    fn name(self) -> &'static str {
-        match self {
-            Service::GuardDuty => "guardduty",
-            Service::Organizations => "organizations",
-            Service::Unknown => "unknown",
-        }
-    }
-}
-
 async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
@@ -177,15 +162,23 @@ async fn handle(
         Err(_) => Bytes::new(),
     };
     let path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
     if path == "/_emulator" || path.starts_with("/_emulator/") {
-        return Ok(plain(control::handle(&shared, &parts.method, &path, &body)));
+        return Ok(plain(control::handle(
+            &shared,
+            &parts.method,
+            &path,
+            query.as_deref(),
+            &body,
+        )));
     }
 
-    let authorized = parts
+    let authorization = parts
         .headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256"));
+        .and_then(|v| v.to_str().ok());
+    let authorized = authorization.is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256"));
+    let scope = authorization.and_then(parse_scope);
     let target = parts
         .headers
         .get("x-amz-target")
@@ -196,34 +189,40 @@ async fn handle(
     } else {
         serde_json::from_slice(&body).ok()
     };
-
-    let (service, op, gd_route) = if path == "/detector" || path.starts_with("/detector/") {
-        let r = guardduty::route(&parts.method, &path);
-        let op = r.as_ref().map(|r| r.op).unwrap_or("Unknown");
-        (Service::GuardDuty, op, r)
-    } else if let Some(t) = target.as_deref() {
-        (Service::Organizations, organizations::op_name(t), None)
-    } else {
-        (Service::Unknown, "Unknown", None)
-    };
-    let accounts = match service {
-        Service::GuardDuty => guardduty::accounts_in(op, json.as_ref()),
-        Service::Organizations => organizations::accounts_in(op, json.as_ref()),
-        Service::Unknown => Vec::new(),
-    };
-
-    let disable_email = match service {
-        Service::GuardDuty => guardduty::disable_email_notification_in(op, json.as_ref()),
-        _ => None,
-    };
-    let (mut guard, fault, latency, seq) = InFlightGuard::begin(
-        &shared,
-        op,
-        service.name(),
-        accounts,
-        disable_email,
-        authorized,
+    let routed = dispatch::route(
+        &parts.method,
+        &path,
+        target.as_deref(),
+        scope.as_ref(),
+        &body,
     );
+    let region = scope
+        .as_ref()
+        .map_or(DEFAULT_REGION, |s| s.region.as_str())
+        .to_string();
+    let (caller, refused) = {
+        let st = shared.lock();
+        let key = scope.as_ref().map(|s| s.access_key_id.as_str());
+        (
+            st.iam.caller(key, &st.admin_account_id, &region),
+            routed.service == Service::GuardDuty && st.regions.refuses(&region),
+        )
+    };
+    let meta = CallMeta {
+        op: routed.op,
+        service: routed.service.name(),
+        accounts: dispatch::accounts_in(&routed, json.as_ref(), &body),
+        disable_email_notification: guardduty::disable_email_notification_in(
+            routed.op,
+            json.as_ref()
+                .filter(|_| routed.service == Service::GuardDuty),
+        ),
+        authorized,
+        region,
+        account: caller.account.clone(),
+        faultable: authorized && !refused,
+    };
+    let (mut guard, fault, latency, seq) = InFlightGuard::begin(&shared, meta);
     let request_id = format!("00000000-0000-4000-8000-{seq:012x}");
 
     if let Some(d) = latency {
@@ -231,10 +230,9 @@ async fn handle(
     }
 
     let reply = if !authorized {
-        match service {
-            Service::Organizations => organizations::unrecognized_client(),
-            _ => guardduty::unrecognized_client(),
-        }
+        dispatch::unsigned(routed.service, &request_id)
+    } else if refused {
+        guardduty::region_refused()
     } else {
         match fault {
             Some(Fault::Hang) => {
@@ -243,30 +241,21 @@ async fn handle(
                 let never: Infallible = std::future::pending().await;
                 match never {}
             }
-            Some(f @ (Fault::Throttle | Fault::ServerError | Fault::AccessDenied)) => match service
-            {
-                Service::Organizations => organizations::fault_reply(f),
-                _ => guardduty::fault_reply(f),
-            },
+            Some(f @ (Fault::Throttle | Fault::ServerError | Fault::AccessDenied)) => {
+                dispatch::fault_reply(&routed, f, &caller, &body, &request_id)
+            }
             _ => {
-                let query = parts.uri.query().map(str::to_string);
                 let mut st = shared.lock();
-                match service {
-                    Service::GuardDuty => match gd_route {
-                        Some(r) => guardduty::execute(&mut st, &r, query.as_deref(), &body),
-                        None => guardduty::unknown_operation(&parts.method, &path),
-                    },
-                    Service::Organizations => organizations::execute(&mut st, op, &body),
-                    Service::Unknown => Reply::json(
-                        404,
-                        "application/json",
-                        &serde_json::json!({
-                            "__type": "UnknownOperationException",
-                            "message": format!("No operation matches {} {}", parts.method, path),
-                        }),
-                    )
-                    .header("x-amzn-ErrorType", "UnknownOperationException"),
-                }
+                dispatch::execute(
+                    &mut st,
+                    &routed,
+                    &caller,
+                    &parts.method,
+                    &path,
+                    query.as_deref(),
+                    &body,
+                    &request_id,
+                )
             }
         }
     };

@@ -5,8 +5,10 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::model::{Call, Fault, Member, status_implies_invitation};
-use crate::util::now_iso8601;
+use crate::identity::Iam;
+use crate::model::{Call, Fault};
+use crate::regions::Regions;
+use crate::space::Space;
 
 /// One queued fault.
 #[derive(Debug, Clone)]
@@ -40,12 +42,17 @@ pub(crate) struct Flight {
 
 #[derive(Debug)]
 pub(crate) struct State {
-    /// The account that owns the detectors (GuardDuty administrator).
+    /// The GuardDuty administrator: the account every access key the
+    /// emulator did not issue acts as.
     pub(crate) admin_account_id: String,
-    /// Detector IDs, in insertion order.
-    pub(crate) detectors: Vec<String>,
-    /// detector id -> account id -> member.
-    pub(crate) members: HashMap<String, HashMap<String, Member>>,
+    /// GuardDuty per (account, Region).
+    pub(crate) spaces: HashMap<(String, String), Space>,
+    /// Counter behind `fresh_hex_id`.
+    pub(crate) id_seq: u64,
+    /// Member roles and the credentials AssumeRole issued.
+    pub(crate) iam: Iam,
+    /// AWS Account's Region list; Regions GuardDuty refuses.
+    pub(crate) regions: Regions,
     /// account id -> InviteMembers unprocessed result.
     pub(crate) refusals: HashMap<String, String>,
     pub(crate) org: Option<Organization>,
@@ -67,8 +74,10 @@ impl State {
     pub(crate) fn new() -> Self {
         State {
             admin_account_id: "999999999999".to_string(),
-            detectors: Vec::new(),
-            members: HashMap::new(),
+            spaces: HashMap::new(),
+            id_seq: 0,
+            iam: Iam::default(),
+            regions: Regions::default(),
             refusals: HashMap::new(),
             org: None,
             org_accounts: Vec::new(),
@@ -84,49 +93,6 @@ impl State {
         }
     }
 
-    pub(crate) fn has_detector(&self, id: &str) -> bool {
-        self.detectors.iter().any(|d| d == id)
-    }
-
-    pub(crate) fn ensure_detector(&mut self, id: &str) {
-        if !self.has_detector(id) {
-            self.detectors.push(id.to_string());
-        }
-        self.members.entry(id.to_string()).or_default();
-    }
-
-    /// Seeds (or overwrites) a member with any status; creates the detector
-    /// if needed. `invitedAt` is set when the status implies an invitation
-    /// went out (see `status_implies_invitation`).
-    pub(crate) fn put_member(
-        &mut self,
-        detector_id: &str,
-        account_id: &str,
-        email: &str,
-        status: &str,
-    ) {
-        self.ensure_detector(detector_id);
-        let now = now_iso8601();
-        let invited_at = status_implies_invitation(status).then(|| now.clone());
-        self.members
-            .entry(detector_id.to_string())
-            .or_default()
-            .insert(
-                account_id.to_string(),
-                Member {
-                    detector_id: detector_id.to_string(),
-                    account_id: account_id.to_string(),
-                    email: email.to_string(),
-                    relationship_status: status.to_string(),
-                    invited_at,
-                    updated_at: now,
-                    invited_message: None,
-                    disable_email_notification: None,
-                    invite_count: 0,
-                },
-            );
-    }
-
     /// Forgets recorded calls and resets every `max` in flight to the current count.
     pub(crate) fn reset_calls(&mut self) {
         self.calls.clear();
@@ -136,14 +102,21 @@ impl State {
         }
     }
 
-    /// Takes the first queued fault for `op` that matches the request's accounts.
-    pub(crate) fn take_fault(&mut self, op: &str, accounts: &[String]) -> Option<Fault> {
+    /// Takes the first queued fault for `op` that matches the request: a
+    /// rule for an account matches requests that name it or that it makes
+    /// (`acting`).
+    pub(crate) fn take_fault(
+        &mut self,
+        op: &str,
+        accounts: &[String],
+        acting: &str,
+    ) -> Option<Fault> {
         let pos = self.faults.iter().position(|(o, r)| {
             o == op
                 && r.remaining > 0
                 && r.account
                     .as_ref()
-                    .is_none_or(|a| accounts.iter().any(|x| x == a))
+                    .is_none_or(|a| a == acting || accounts.iter().any(|x| x == a))
         })?;
         let rule = &mut self.faults[pos].1;
         let fault = rule.fault;
@@ -203,89 +176,6 @@ impl Shared {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Counts a request in flight from arrival until it is dropped (response body
-/// fully handed to hyper, or the connection torn down). Also stamps the call's
-/// end time.
-pub(crate) struct InFlightGuard {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) service: &'static str,
-    pub(crate) generation: u64,
-    pub(crate) call_index: usize,
-    pub(crate) status: Option<u16>,
-}
-
-impl InFlightGuard {
-    /// Registers a new call and counts it in flight. Returns the guard and the
-    /// fault chosen for this call (if any).
-    pub(crate) fn begin(
-        shared: &Arc<Shared>,
-        op: &str,
-        service: &'static str,
-        accounts: Vec<String>,
-        disable_email_notification: Option<bool>,
-        authorized: bool,
-    ) -> (InFlightGuard, Option<Fault>, Option<Duration>, u64) {
-        let mut st = shared.lock();
-        let fault = if authorized {
-            st.take_fault(op, &accounts)
-        } else {
-            None
-        };
-        let latency = st.latency_for(op);
-        st.request_seq += 1;
-        let seq = st.request_seq;
-        let flight = st.flight.entry(service.to_string()).or_default();
-        flight.current += 1;
-        flight.max = flight.max.max(flight.current);
-        let call_index = st.calls.len();
-        st.calls.push(Call {
-            op: op.to_string(),
-            service: service.to_string(),
-            accounts,
-            fault,
-            start: Instant::now(),
-            end: None,
-            authorized,
-            status: None,
-            disable_email_notification,
-        });
-        let generation = st.calls_generation;
-        drop(st);
-        (
-            InFlightGuard {
-                shared: shared.clone(),
-                service,
-                generation,
-                call_index,
-                status: None,
-            },
-            fault,
-            latency,
-            seq,
-        )
-    }
-}
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        let mut st = self.shared.lock();
-        if let Some(f) = st.flight.get_mut(self.service) {
-            f.current = f.current.saturating_sub(1);
-        }
-        if st.calls_generation != self.generation {
-            return;
-        }
-        if let Some(c) = st.calls.get_mut(self.call_index) {
-            if c.end.is_none() {
-                c.end = Some(Instant::now());
-            }
-            if c.status.is_none() {
-                c.status = self.status;
-            }
-        }
     }
 }
 

@@ -11,6 +11,20 @@ pub(crate) fn now_iso8601() -> String {
     iso8601(d.as_secs() as i64, d.subsec_millis())
 }
 
+/// Seconds since the Unix epoch, now.
+pub(crate) fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the form STS uses for `Expiration`.
+pub(crate) fn iso8601_seconds(secs: i64) -> String {
+    let mut s = iso8601(secs, 0);
+    s.replace_range(19..23, "");
+    s
+}
+
 pub(crate) fn iso8601(secs: i64, millis: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -96,6 +110,7 @@ mod tests {
         assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso8601(1_700_000_000, 5), "2023-11-14T22:13:20.005Z");
         assert_eq!(iso8601(951_782_400, 0), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso8601_seconds(1_700_000_000), "2023-11-14T22:13:20Z");
     }
 
     #[test]

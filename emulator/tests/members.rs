@@ -5,61 +5,19 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_sdk_guardduty::error::ProvideErrorMetadata;
-use aws_sdk_guardduty::types::AccountDetail;
-use emulator::{Emulator, Fault, MEMBER_STATUSES, SAMPLE_DETECTOR_ID};
+use emulator::{Emulator, Fault, MEMBER_STATUSES};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-const DET: &str = SAMPLE_DETECTOR_ID;
+mod common;
+use common::{
+    DET, create, delete, detail, get_members, guardduty, invite, pair, sample, unprocessed,
+};
 
 /// The exact wordings of FIELD-NOTES.md section 3.
 const NOT_A_MEMBER: &str = "The request is rejected because the given account ID is not an associated member of account the current account.";
 const ALREADY_A_MEMBER: &str = "The request is rejected because the given account ID is already a member or associated member of the current account.";
 const ALREADY_INVITED: &str = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
-
-async fn guardduty(emu: &Emulator) -> aws_sdk_guardduty::Client {
-    let cfg = aws_config::defaults(BehaviorVersion::latest())
-        .region("us-east-1")
-        .credentials_provider(aws_sdk_guardduty::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(emu.endpoint())
-        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(5)))
-        .load()
-        .await;
-    aws_sdk_guardduty::Client::new(&cfg)
-}
-
-fn detail(id: &str, email: &str) -> AccountDetail {
-    AccountDetail::builder().account_id(id).email(email).build()
-}
-
-/// `(accountId, result)` of an operation's `unprocessedAccounts`, sorted.
-fn unprocessed(list: &[aws_sdk_guardduty::types::UnprocessedAccount]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = list
-        .iter()
-        .map(|u| {
-            (
-                u.account_id().unwrap_or_default().to_string(),
-                u.result().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn pair(id: &str, result: &str) -> (String, String) {
-    (id.to_string(), result.to_string())
-}
 
 /// One account ID per status: 100000000000, 100000000001, ...
 fn status_ids() -> Vec<(String, &'static str)> {
@@ -93,30 +51,25 @@ async fn result_texts_are_the_field_notes_wording() {
 
 #[tokio::test]
 async fn get_members_reports_every_status_and_unprocessed_non_members() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let gd = guardduty(&emu).await;
 
     // The sample's members, an organization account and an unknown account.
-    let out = gd
-        .get_members()
-        .detector_id(DET)
-        .set_account_ids(Some(
-            [
-                "111111111111",
-                "131313131313",
-                "141414141414",
-                "161616161616",
-                "171717171717",
-                "222222222222",
-                "333333333333",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let out = get_members(
+        &gd,
+        DET,
+        &[
+            "111111111111",
+            "131313131313",
+            "141414141414",
+            "161616161616",
+            "171717171717",
+            "222222222222",
+            "333333333333",
+        ],
+    )
+    .await
+    .unwrap();
     let mut got: Vec<(String, String, String, bool)> = out
         .members()
         .iter()
@@ -165,13 +118,7 @@ async fn get_members_reports_every_status_and_unprocessed_non_members() {
         emu.put_member("det2", &id, &format!("{id}@example.com"), status);
     }
     let ids: Vec<String> = status_ids().into_iter().map(|(id, _)| id).collect();
-    let out = gd
-        .get_members()
-        .detector_id("det2")
-        .set_account_ids(Some(ids))
-        .send()
-        .await
-        .unwrap();
+    let out = get_members(&gd, "det2", &ids).await.unwrap();
     assert!(out.unprocessed_accounts().is_empty());
     assert_eq!(out.members().len(), MEMBER_STATUSES.len());
     for (id, status) in status_ids() {
@@ -238,18 +185,11 @@ async fn create_members_on_an_existing_member_is_unprocessed() {
 
 #[tokio::test]
 async fn delete_members_then_create_members_again() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let gd = guardduty(&emu).await;
 
     // 161616161616 is EmailVerificationFailed: the fix is delete + create.
-    let out = gd
-        .delete_members()
-        .detector_id(DET)
-        .account_ids("161616161616")
-        .account_ids("131313131313")
-        .account_ids("333333333333")
-        .send()
+    let out = delete(&gd, DET, &["161616161616", "131313131313", "333333333333"])
         .await
         .unwrap();
     assert_eq!(
@@ -273,36 +213,20 @@ async fn delete_members_then_create_members_again() {
     assert_eq!(call.status, Some(200));
 
     // GetMembers no longer knows it; deleting again is unprocessed.
-    let out = gd
-        .get_members()
-        .detector_id(DET)
-        .account_ids("161616161616")
-        .send()
-        .await
-        .unwrap();
+    let out = get_members(&gd, DET, &["161616161616"]).await.unwrap();
     assert!(out.members().is_empty());
     assert_eq!(
         unprocessed(out.unprocessed_accounts()),
         [pair("161616161616", NOT_A_MEMBER)]
     );
-    let out = gd
-        .delete_members()
-        .detector_id(DET)
-        .account_ids("161616161616")
-        .send()
-        .await
-        .unwrap();
+    let out = delete(&gd, DET, &["161616161616"]).await.unwrap();
     assert_eq!(
         unprocessed(out.unprocessed_accounts()),
         [pair("161616161616", NOT_A_MEMBER)]
     );
 
     // CreateMembers starts afresh, with the new e-mail; then it can be invited.
-    let out = gd
-        .create_members()
-        .detector_id(DET)
-        .account_details(detail("161616161616", "fixed@example.com"))
-        .send()
+    let out = create(&gd, DET, &[("161616161616", "fixed@example.com")])
         .await
         .unwrap();
     assert!(out.unprocessed_accounts().is_empty());
@@ -310,13 +234,7 @@ async fn delete_members_then_create_members_again() {
     assert_eq!(m.relationship_status, "Created");
     assert_eq!(m.email, "fixed@example.com");
     assert_eq!(m.invited_at, None);
-    let out = gd
-        .invite_members()
-        .detector_id(DET)
-        .account_ids("161616161616")
-        .send()
-        .await
-        .unwrap();
+    let out = invite(&gd, DET, &["161616161616"]).await.unwrap();
     assert!(out.unprocessed_accounts().is_empty());
     assert_eq!(
         emu.member(DET, "161616161616").unwrap().relationship_status,
@@ -327,45 +245,20 @@ async fn delete_members_then_create_members_again() {
 
 #[tokio::test]
 async fn delete_members_validation_faults_and_latency() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let gd = guardduty(&emu).await;
 
     let many: Vec<String> = (0..51u64)
         .map(|i| format!("{:012}", 300_000_000_000 + i))
         .collect();
-    let err = gd
-        .delete_members()
-        .detector_id(DET)
-        .set_account_ids(Some(many))
-        .send()
-        .await
-        .unwrap_err();
+    let err = delete(&gd, DET, &many).await.unwrap_err();
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
     assert!(err.into_service_error().is_bad_request_exception());
-    let err = gd
-        .delete_members()
-        .detector_id(DET)
-        .set_account_ids(Some(Vec::new()))
-        .send()
-        .await
-        .unwrap_err();
+    let err = delete(&gd, DET, &Vec::<String>::new()).await.unwrap_err();
     assert!(err.into_service_error().is_bad_request_exception());
-    let err = gd
-        .delete_members()
-        .detector_id(DET)
-        .account_ids("1111")
-        .send()
-        .await
-        .unwrap_err();
+    let err = delete(&gd, DET, &["1111"]).await.unwrap_err();
     assert!(err.into_service_error().is_bad_request_exception());
-    let err = gd
-        .delete_members()
-        .detector_id("nope")
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap_err();
+    let err = delete(&gd, "nope", &["111111111111"]).await.unwrap_err();
     let se = err.into_service_error();
     assert!(se.is_bad_request_exception());
     assert!(se.message().unwrap().contains("detectorId is not owned"));
@@ -373,36 +266,20 @@ async fn delete_members_validation_faults_and_latency() {
 
     // A throttle is retried; the operation runs once.
     emu.inject("DeleteMembers", Fault::Throttle, 1);
-    gd.delete_members()
-        .detector_id(DET)
-        .account_ids("131313131313")
-        .send()
-        .await
-        .unwrap();
+    delete(&gd, DET, &["131313131313"]).await.unwrap();
     assert_eq!(emu.count("DeleteMembers"), 6);
     assert!(emu.member(DET, "131313131313").is_none());
 
     // A per-account AccessDenied replaces the operation: nothing is deleted.
     emu.inject_for_account("DeleteMembers", "141414141414", Fault::AccessDenied, 1);
-    let err = gd
-        .delete_members()
-        .detector_id(DET)
-        .account_ids("141414141414")
-        .send()
-        .await
-        .unwrap_err();
+    let err = delete(&gd, DET, &["141414141414"]).await.unwrap_err();
     assert_eq!(err.code(), Some("AccessDeniedException"));
     assert!(emu.member(DET, "141414141414").is_some());
 
     // Latency applies to DeleteMembers like to every other operation.
     emu.set_latency("DeleteMembers", Duration::from_millis(150));
     let t = std::time::Instant::now();
-    gd.delete_members()
-        .detector_id(DET)
-        .account_ids("141414141414")
-        .send()
-        .await
-        .unwrap();
+    delete(&gd, DET, &["141414141414"]).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(150));
     assert!(emu.member(DET, "141414141414").is_none());
     emu.stop().await;
@@ -468,13 +345,7 @@ async fn invite_members_by_status() {
         .map(|(id, _)| id)
         .collect();
     let snapshot = emu.members(DET);
-    let out = gd
-        .invite_members()
-        .detector_id(DET)
-        .set_account_ids(Some(invited.clone()))
-        .send()
-        .await
-        .unwrap();
+    let out = invite(&gd, DET, &invited.clone()).await.unwrap();
     let want: Vec<(String, String)> = invited.iter().map(|id| pair(id, ALREADY_INVITED)).collect();
     assert_eq!(unprocessed(out.unprocessed_accounts()), want);
     assert_eq!(emu.members(DET), snapshot);
@@ -483,19 +354,12 @@ async fn invite_members_by_status() {
 
 #[tokio::test]
 async fn refuse_invitation_still_wins() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     emu.put_member(DET, "200000000001", "a@example.com", "Created");
     emu.refuse_invitation("200000000001", "The account has blocked invitations.");
     emu.refuse_invitation("200000000002", "never used: not a member");
     let gd = guardduty(&emu).await;
-    let out = gd
-        .invite_members()
-        .detector_id(DET)
-        .account_ids("200000000001")
-        .account_ids("200000000002")
-        .account_ids("111111111111")
-        .send()
+    let out = invite(&gd, DET, &["200000000001", "200000000002", "111111111111"])
         .await
         .unwrap();
     assert_eq!(
@@ -516,23 +380,11 @@ async fn refuse_invitation_still_wins() {
     emu.stop().await;
 }
 
-/// Sends one HTTP/1.1 request (Connection: close); returns status and body.
+/// Sends one plain HTTP request to `emu`; returns status and body.
 async fn http(emu: &Emulator, method: &str, path: &str, body: &str) -> (u16, String) {
-    let addr = emu.local_addr().to_string();
-    let mut s = TcpStream::connect(&addr).await.unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (
-        head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body.to_string(),
-    )
+    let (status, _, body) =
+        common::request(&emu.local_addr().to_string(), method, path, &[], body).await;
+    (status, body)
 }
 
 #[tokio::test]
@@ -557,18 +409,8 @@ async fn disable_email_notification_is_recorded() {
         .send()
         .await
         .unwrap();
-    gd.invite_members()
-        .detector_id(DET)
-        .account_ids("200000000003")
-        .send()
-        .await
-        .unwrap();
-    gd.get_members()
-        .detector_id(DET)
-        .account_ids("200000000003")
-        .send()
-        .await
-        .unwrap();
+    invite(&gd, DET, &["200000000003"]).await.unwrap();
+    get_members(&gd, DET, &["200000000003"]).await.unwrap();
 
     let calls = emu.calls();
     let flags: Vec<(&str, Option<bool>)> = calls
@@ -621,13 +463,7 @@ async fn control_plane_puts_a_member_with_any_status() {
         assert_eq!(v["detectorId"], "det7");
     }
     let ids: Vec<String> = status_ids().into_iter().map(|(id, _)| id).collect();
-    let out = gd
-        .get_members()
-        .detector_id("det7")
-        .set_account_ids(Some(ids))
-        .send()
-        .await
-        .unwrap();
+    let out = get_members(&gd, "det7", &ids).await.unwrap();
     assert_eq!(out.members().len(), MEMBER_STATUSES.len());
     for (id, status) in status_ids() {
         let m = emu.member("det7", &id).unwrap();

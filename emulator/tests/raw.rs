@@ -8,31 +8,14 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// Sends one HTTP/1.1 request (Connection: close) and returns status, headers, body.
-async fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_string(), body.to_string())
+mod common;
+use common::request;
+
+/// A control-plane POST to `host`; returns the status.
+async fn post(host: &str, path: &str, body: &str) -> u16 {
+    request(host, "POST", &format!("/_emulator/{path}"), &[], body)
+        .await
+        .0
 }
 
 fn host(emu: &Emulator) -> String {
@@ -114,34 +97,29 @@ async fn control_plane() {
     let det = emulator::SAMPLE_DETECTOR_ID;
 
     // Member read-back.
-    let (status, _, body) = request(
-        &h,
+    let (status, v) = common::control(
+        &emu,
         "GET",
-        &format!("/_emulator/member/{det}/111111111111"),
-        &[],
-        "",
+        &format!("member/{det}/111111111111"),
+        &Value::Null,
     )
     .await;
     assert_eq!(status, 200);
-    let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["relationshipStatus"], "Removed");
     assert_eq!(v["email"], "111@example.com");
-    let (status, _, _) = request(
-        &h,
+    let (status, _) = common::control(
+        &emu,
         "GET",
-        &format!("/_emulator/member/{det}/222222222222"),
-        &[],
-        "",
+        &format!("member/{det}/222222222222"),
+        &Value::Null,
     )
     .await;
     assert_eq!(status, 404);
 
     // Fault via control plane, then observed by a signed request.
-    let (status, _, _) = request(
+    let status = post(
         &h,
-        "POST",
-        "/_emulator/fault",
-        &[],
+        "fault",
         &json!({"op": "ListDetectors", "fault": "Throttle", "times": 1}).to_string(),
     )
     .await;
@@ -153,72 +131,33 @@ async fn control_plane() {
     assert_eq!(status, 200);
 
     // Per-account fault.
-    let (status, _, _) = request(
-        &h,
-        "POST",
-        "/_emulator/fault",
-        &[],
-        &json!({"op": "DescribeAccount", "fault": "AccessDenied", "times": 5, "accountId": "444444444444"})
-            .to_string(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let org_hdrs = [
-        AUTH,
-        ("x-amz-target", "AWSOrganizationsV20161128.DescribeAccount"),
-    ];
-    let (status, _, body) = request(
-        &h,
-        "POST",
-        "/",
-        &org_hdrs,
-        r#"{"AccountId":"444444444444"}"#,
-    )
-    .await;
+    let fault = json!({"op": "DescribeAccount", "fault": "AccessDenied", "times": 5,
+        "accountId": "444444444444"});
+    assert_eq!(post(&h, "fault", &fault.to_string()).await, 200);
+    let describe = |id: &str| {
+        let body = format!(r#"{{"AccountId":"{id}"}}"#);
+        let h = h.clone();
+        async move {
+            let target = ("x-amz-target", "AWSOrganizationsV20161128.DescribeAccount");
+            request(&h, "POST", "/", &[AUTH, target], &body).await
+        }
+    };
+    let (status, _, body) = describe("444444444444").await;
     assert_eq!(status, 400);
     assert!(body.contains("AccessDeniedException"));
-    let (status, _, _) = request(
-        &h,
-        "POST",
-        "/",
-        &org_hdrs,
-        r#"{"AccountId":"222222222222"}"#,
-    )
-    .await;
-    assert_eq!(status, 200);
+    assert_eq!(describe("222222222222").await.0, 200);
 
     // Bad fault name.
-    let (status, _, _) = request(
-        &h,
-        "POST",
-        "/_emulator/fault",
-        &[],
-        r#"{"op": "ListDetectors", "fault": "Nope"}"#,
-    )
-    .await;
+    let status = post(&h, "fault", r#"{"op": "ListDetectors", "fault": "Nope"}"#).await;
     assert_eq!(status, 400);
 
     // Latency: default and per op.
-    let (status, _, _) = request(
-        &h,
-        "POST",
-        "/_emulator/latency",
-        &[],
-        r#"{"op": null, "ms": 120}"#,
-    )
-    .await;
+    let status = post(&h, "latency", r#"{"op": null, "ms": 120}"#).await;
     assert_eq!(status, 200);
     let t = std::time::Instant::now();
     request(&h, "GET", "/detector", &[AUTH], "").await;
     assert!(t.elapsed() >= Duration::from_millis(120));
-    request(
-        &h,
-        "POST",
-        "/_emulator/latency",
-        &[],
-        r#"{"op": "ListDetectors", "ms": 0}"#,
-    )
-    .await;
+    post(&h, "latency", r#"{"op": "ListDetectors", "ms": 0}"#).await;
 
     // Calls and stats (control-plane requests are not recorded).
     let (status, _, body) = request(&h, "GET", "/_emulator/calls", &[], "").await;
@@ -240,7 +179,7 @@ async fn control_plane() {
     assert_eq!(stats["counts"]["DescribeAccount"], 2);
     assert_eq!(stats["maxInFlight"]["guardduty"], 1);
 
-    let (status, _, _) = request(&h, "POST", "/_emulator/reset-calls", &[], "").await;
+    let status = post(&h, "reset-calls", "").await;
     assert_eq!(status, 200);
     assert!(emu.calls().is_empty());
     let (_, _, body) = request(&h, "GET", "/_emulator/calls", &[], "").await;
@@ -402,14 +341,7 @@ async fn control_plane_seeding_routes() {
             .relationship_status,
         "Enabled"
     );
-    let (status, _, _) = request(
-        &h,
-        "POST",
-        "/_emulator/members",
-        &[],
-        r#"{"detectorId":"d"}"#,
-    )
-    .await;
+    let status = post(&h, "members", r#"{"detectorId":"d"}"#).await;
     assert_eq!(status, 400);
     let bad = r#"{"detectorId":"d","accountIds":[1]}"#;
     let (status, _, _) = request(&h, "POST", "/_emulator/members", &[], bad).await;

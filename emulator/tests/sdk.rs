@@ -2,62 +2,25 @@
 
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_sdk_guardduty::error::ProvideErrorMetadata;
 use aws_sdk_guardduty::error::SdkError;
-use aws_sdk_guardduty::types::AccountDetail;
-use emulator::{Emulator, Fault, SAMPLE_DETECTOR_ID};
+use emulator::{Emulator, Fault};
 
-const DET: &str = SAMPLE_DETECTOR_ID;
-
-async fn config_with(emu: &Emulator, retry: Option<RetryConfig>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region("us-east-1")
-        .credentials_provider(aws_sdk_guardduty::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(emu.endpoint());
-    if let Some(r) = retry {
-        loader = loader.retry_config(r);
-    }
-    loader.load().await
-}
+mod common;
+use common::{
+    DET, Retry, clients_with, create, describe, detail, get_members, ids, invite, sample,
+};
 
 /// Clients with the SDK's default (standard) retry configuration.
 async fn clients(emu: &Emulator) -> (aws_sdk_guardduty::Client, aws_sdk_organizations::Client) {
-    let cfg = config_with(emu, None).await;
-    (
-        aws_sdk_guardduty::Client::new(&cfg),
-        aws_sdk_organizations::Client::new(&cfg),
-    )
+    clients_with(emu, Retry::Default).await
 }
 
 /// Standard retry (3 attempts) with a short backoff, to keep fault tests fast.
 async fn fast_clients(
     emu: &Emulator,
 ) -> (aws_sdk_guardduty::Client, aws_sdk_organizations::Client) {
-    let cfg = config_with(
-        emu,
-        Some(RetryConfig::standard().with_initial_backoff(Duration::from_millis(5))),
-    )
-    .await;
-    (
-        aws_sdk_guardduty::Client::new(&cfg),
-        aws_sdk_organizations::Client::new(&cfg),
-    )
-}
-
-fn detail(id: &str, email: &str) -> AccountDetail {
-    AccountDetail::builder().account_id(id).email(email).build()
-}
-
-fn ids(n: usize, base: u64) -> Vec<String> {
-    (0..n as u64).map(|i| format!("{:012}", base + i)).collect()
+    clients_with(emu, Retry::Fast).await
 }
 
 #[tokio::test]
@@ -99,17 +62,11 @@ async fn list_detectors_paginates() {
 
 #[tokio::test]
 async fn members_lifecycle() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, _) = clients(&emu).await;
 
     // GetMembers: the seeded Removed member and a non-member.
-    let out = gd
-        .get_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .account_ids("222222222222")
-        .send()
+    let out = get_members(&gd, DET, &["111111111111", "222222222222"])
         .await
         .unwrap();
     assert_eq!(out.members().len(), 1);
@@ -131,14 +88,16 @@ async fn members_lifecycle() {
     );
 
     // CreateMembers: new -> Created; existing (any status) -> unprocessed.
-    let out = gd
-        .create_members()
-        .detector_id(DET)
-        .account_details(detail("222222222222", "222@example.com"))
-        .account_details(detail("111111111111", "111@example.com"))
-        .send()
-        .await
-        .unwrap();
+    let out = create(
+        &gd,
+        DET,
+        &[
+            ("222222222222", "222@example.com"),
+            ("111111111111", "111@example.com"),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(out.unprocessed_accounts().len(), 1);
     assert_eq!(
         out.unprocessed_accounts()[0].account_id(),
@@ -206,13 +165,7 @@ async fn members_lifecycle() {
     );
 
     // And GetMembers sees the new state through the SDK.
-    let out = gd
-        .get_members()
-        .detector_id(DET)
-        .account_ids("222222222222")
-        .send()
-        .await
-        .unwrap();
+    let out = get_members(&gd, DET, &["222222222222"]).await.unwrap();
     assert_eq!(out.members()[0].relationship_status(), Some("Invited"));
     assert!(out.members()[0].invited_at().is_some());
 
@@ -233,21 +186,13 @@ async fn guardduty_limits_and_unknown_detector() {
     emu.add_detector("det");
     let (gd, _) = fast_clients(&emu).await;
 
-    let err = gd
-        .get_members()
-        .detector_id("det")
-        .set_account_ids(Some(ids(51, 100_000_000_000)))
-        .send()
+    let err = get_members(&gd, "det", &ids(51, 100_000_000_000))
         .await
         .unwrap_err();
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
     assert!(err.into_service_error().is_bad_request_exception());
 
-    let err = gd
-        .invite_members()
-        .detector_id("det")
-        .set_account_ids(Some(ids(51, 100_000_000_000)))
-        .send()
+    let err = invite(&gd, "det", &ids(51, 100_000_000_000))
         .await
         .unwrap_err();
     assert!(err.into_service_error().is_bad_request_exception());
@@ -267,39 +212,22 @@ async fn guardduty_limits_and_unknown_detector() {
     assert!(err.into_service_error().is_bad_request_exception());
 
     // 50 is fine.
-    gd.get_members()
-        .detector_id("det")
-        .set_account_ids(Some(ids(50, 100_000_000_000)))
-        .send()
+    get_members(&gd, "det", &ids(50, 100_000_000_000))
         .await
         .unwrap();
 
     // Account IDs must be exactly 12 characters.
-    let err = gd
-        .get_members()
-        .detector_id("det")
-        .account_ids("12345678901")
-        .send()
-        .await
-        .unwrap_err();
+    let err = get_members(&gd, "det", &["12345678901"]).await.unwrap_err();
     assert!(err.into_service_error().is_bad_request_exception());
 
     // Email 1..=64.
-    let err = gd
-        .create_members()
-        .detector_id("det")
-        .account_details(detail("123456789012", &"e".repeat(65)))
-        .send()
+    let err = create(&gd, "det", &[("123456789012", &"e".repeat(65))])
         .await
         .unwrap_err();
     assert!(err.into_service_error().is_bad_request_exception());
 
     // Unknown detector.
-    let err = gd
-        .get_members()
-        .detector_id("nope")
-        .account_ids("123456789012")
-        .send()
+    let err = get_members(&gd, "nope", &["123456789012"])
         .await
         .unwrap_err();
     let se = err.into_service_error();
@@ -313,8 +241,7 @@ async fn guardduty_limits_and_unknown_detector() {
 
 #[tokio::test]
 async fn organizations_operations() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (_, org) = clients(&emu).await;
 
     let o = org.describe_organization().send().await.unwrap();
@@ -329,12 +256,7 @@ async fn organizations_operations() {
             .starts_with("arn:aws:organizations::999999999999:")
     );
 
-    let a = org
-        .describe_account()
-        .account_id("444444444444")
-        .send()
-        .await
-        .unwrap();
+    let a = describe(&org, "444444444444").await.unwrap();
     let a = a.account().unwrap();
     assert_eq!(a.id(), Some("444444444444"));
     #[allow(deprecated)]
@@ -348,12 +270,7 @@ async fn organizations_operations() {
     assert!(a.joined_method().is_some());
     assert!(a.joined_timestamp().unwrap().secs() > 1_500_000_000);
 
-    let err = org
-        .describe_account()
-        .account_id("123456789012")
-        .send()
-        .await
-        .unwrap_err();
+    let err = describe(&org, "123456789012").await.unwrap_err();
     assert!(err.into_service_error().is_account_not_found_exception());
 
     let page = org.list_accounts().send().await.unwrap();
@@ -402,12 +319,7 @@ async fn organizations_not_in_use() {
     );
     emu.sample_organization();
     emu.clear_organization();
-    let err = org
-        .describe_account()
-        .account_id("222222222222")
-        .send()
-        .await
-        .unwrap_err();
+    let err = describe(&org, "222222222222").await.unwrap_err();
     assert!(
         err.into_service_error()
             .is_aws_organizations_not_in_use_exception()
@@ -471,18 +383,11 @@ async fn paginates_2000_accounts_with_empty_pages() {
 
 #[tokio::test]
 async fn throttle_is_retried_by_standard_retry() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, org) = clients(&emu).await;
 
     emu.inject("GetMembers", Fault::Throttle, 1);
-    let out = gd
-        .get_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap();
+    let out = get_members(&gd, DET, &["111111111111"]).await.unwrap();
     assert_eq!(out.members().len(), 1);
     assert_eq!(emu.count("GetMembers"), 2);
     let calls = emu.calls();
@@ -491,29 +396,18 @@ async fn throttle_is_retried_by_standard_retry() {
     assert_eq!(calls[1].fault, None);
 
     emu.inject("DescribeAccount", Fault::Throttle, 1);
-    org.describe_account()
-        .account_id("222222222222")
-        .send()
-        .await
-        .unwrap();
+    describe(&org, "222222222222").await.unwrap();
     assert_eq!(emu.count("DescribeAccount"), 2);
     emu.stop().await;
 }
 
 #[tokio::test]
 async fn throttle_forever_surfaces_too_many_requests() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, org) = fast_clients(&emu).await;
 
     emu.inject("InviteMembers", Fault::Throttle, usize::MAX);
-    let err = gd
-        .invite_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap_err();
+    let err = invite(&gd, DET, &["111111111111"]).await.unwrap_err();
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(429));
     assert_eq!(err.code(), Some("TooManyRequestsException"));
     assert_eq!(emu.count("InviteMembers"), 3);
@@ -534,18 +428,11 @@ async fn throttle_forever_surfaces_too_many_requests() {
 
 #[tokio::test]
 async fn server_error_and_access_denied() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, org) = fast_clients(&emu).await;
 
     emu.inject("GetMembers", Fault::ServerError, usize::MAX);
-    let err = gd
-        .get_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap_err();
+    let err = get_members(&gd, DET, &["111111111111"]).await.unwrap_err();
     assert!(
         err.into_service_error()
             .is_internal_server_error_exception()
@@ -558,11 +445,7 @@ async fn server_error_and_access_denied() {
     assert_eq!(emu.count("DescribeOrganization"), 3);
 
     emu.inject("CreateMembers", Fault::AccessDenied, 1);
-    let err = gd
-        .create_members()
-        .detector_id(DET)
-        .account_details(detail("222222222222", "a@example.com"))
-        .send()
+    let err = create(&gd, DET, &[("222222222222", "a@example.com")])
         .await
         .unwrap_err();
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
@@ -570,30 +453,18 @@ async fn server_error_and_access_denied() {
     assert!(emu.member(DET, "222222222222").is_none());
 
     emu.inject("DescribeAccount", Fault::AccessDenied, 1);
-    let err = org
-        .describe_account()
-        .account_id("222222222222")
-        .send()
-        .await
-        .unwrap_err();
+    let err = describe(&org, "222222222222").await.unwrap_err();
     assert!(err.into_service_error().is_access_denied_exception());
     emu.stop().await;
 }
 
 #[tokio::test]
 async fn invalid_json_and_reset_surface_as_errors() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, org) = fast_clients(&emu).await;
 
     emu.inject("GetMembers", Fault::InvalidJson, usize::MAX);
-    let err = gd
-        .get_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap_err();
+    let err = get_members(&gd, DET, &["111111111111"]).await.unwrap_err();
     assert!(
         matches!(err, SdkError::ServiceError(_) | SdkError::ResponseError(_)),
         "{err:?}"
@@ -603,13 +474,7 @@ async fn invalid_json_and_reset_surface_as_errors() {
     assert!(org.list_accounts().send().await.is_err());
 
     emu.inject("InviteMembers", Fault::ResetMidResponse, usize::MAX);
-    let err = gd
-        .invite_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap_err();
+    let err = invite(&gd, DET, &["111111111111"]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -624,44 +489,22 @@ async fn invalid_json_and_reset_surface_as_errors() {
     );
 
     emu.inject("DescribeAccount", Fault::ResetMidResponse, usize::MAX);
-    assert!(
-        org.describe_account()
-            .account_id("222222222222")
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(describe(&org, "222222222222").await.is_err());
 
     // Once cleared, everything works again on the same clients.
     emu.clear_faults();
-    gd.get_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap();
+    get_members(&gd, DET, &["111111111111"]).await.unwrap();
     org.list_accounts().send().await.unwrap();
-    org.describe_account()
-        .account_id("222222222222")
-        .send()
-        .await
-        .unwrap();
+    describe(&org, "222222222222").await.unwrap();
     emu.stop().await;
 }
 
 #[tokio::test]
 async fn reset_once_is_retried() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, _) = fast_clients(&emu).await;
     emu.inject("GetMembers", Fault::ResetMidResponse, 1);
-    let out = gd
-        .get_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap();
+    let out = get_members(&gd, DET, &["111111111111"]).await.unwrap();
     assert_eq!(out.members().len(), 1);
     assert_eq!(emu.count("GetMembers"), 2);
     emu.stop().await;
@@ -669,8 +512,7 @@ async fn reset_once_is_retried() {
 
 #[tokio::test]
 async fn hang_never_answers() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, org) = fast_clients(&emu).await;
 
     emu.inject("ListDetectors", Fault::Hang, 1);
@@ -696,8 +538,7 @@ async fn hang_never_answers() {
 
 #[tokio::test]
 async fn faults_for_one_account_only() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     emu.put_member(DET, "222222222222", "222@example.com", "Created");
     emu.put_member(DET, "555555555555", "555@example.com", "Created");
     let (gd, org) = fast_clients(&emu).await;
@@ -708,42 +549,17 @@ async fn faults_for_one_account_only() {
         Fault::ServerError,
         usize::MAX,
     );
-    gd.invite_members()
-        .detector_id(DET)
-        .account_ids("222222222222")
-        .send()
-        .await
-        .unwrap();
-    let err = gd
-        .invite_members()
-        .detector_id(DET)
-        .account_ids("555555555555")
-        .send()
-        .await
-        .unwrap_err();
+    invite(&gd, DET, &["222222222222"]).await.unwrap();
+    let err = invite(&gd, DET, &["555555555555"]).await.unwrap_err();
     assert!(
         err.into_service_error()
             .is_internal_server_error_exception()
     );
 
     emu.inject_for_account("DescribeAccount", "444444444444", Fault::AccessDenied, 1);
-    org.describe_account()
-        .account_id("222222222222")
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        org.describe_account()
-            .account_id("444444444444")
-            .send()
-            .await
-            .is_err()
-    );
-    org.describe_account()
-        .account_id("444444444444")
-        .send()
-        .await
-        .unwrap();
+    describe(&org, "222222222222").await.unwrap();
+    assert!(describe(&org, "444444444444").await.is_err());
+    describe(&org, "444444444444").await.unwrap();
 
     // Queued faults apply in order.
     emu.inject("ListDetectors", Fault::Throttle, 1);
@@ -764,8 +580,7 @@ async fn faults_for_one_account_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_sleep_independently() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     emu.set_latency("GetMembers", Duration::from_millis(300));
     let (gd, org) = clients(&emu).await;
 
@@ -773,14 +588,7 @@ async fn concurrent_requests_sleep_independently() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let gd = gd.clone();
-        set.spawn(async move {
-            gd.get_members()
-                .detector_id(DET)
-                .account_ids("111111111111")
-                .send()
-                .await
-                .map(|_| ())
-        });
+        set.spawn(async move { get_members(&gd, DET, &["111111111111"]).await.map(|_| ()) });
     }
     while let Some(r) = set.join_next().await {
         r.unwrap().unwrap();
@@ -803,12 +611,7 @@ async fn concurrent_requests_sleep_independently() {
     org.describe_organization().send().await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(100));
     let t = Instant::now();
-    gd.get_members()
-        .detector_id(DET)
-        .account_ids("111111111111")
-        .send()
-        .await
-        .unwrap();
+    get_members(&gd, DET, &["111111111111"]).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(300));
     assert_eq!(emu.max_in_flight("organizations"), 1);
     emu.stop().await;
@@ -816,8 +619,7 @@ async fn concurrent_requests_sleep_independently() {
 
 #[tokio::test]
 async fn connections_are_reused() {
-    let emu = Emulator::start().await.unwrap();
-    emu.sample_organization();
+    let emu = sample().await;
     let (gd, org) = clients(&emu).await;
     for _ in 0..10 {
         gd.list_detectors().send().await.unwrap();

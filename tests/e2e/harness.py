@@ -235,6 +235,87 @@ class Emulator:
     def member(self, detector: str, account: str):
         return self.control("GET", f"member/{detector}/{account}")
 
+    # Regions, member accounts and invitations (emulator/src/lib.rs,
+    # "Control plane"). A `region` of None is the emulator's default,
+    # us-east-1.
+
+    def member_in(self, region: str, detector: str, account: str):
+        """The administrator's member record in `region` (None if none)."""
+        return self.control("GET", f"member/{detector}/{account}?region={region}")
+
+    def put_member(self, detector: str, account: str, status: str, email: str | None = None,
+                   region: str | None = None) -> dict:
+        body = {"detectorId": detector, "accountId": account, "status": status}
+        if email is not None:
+            body["email"] = email
+        if region is not None:
+            body["region"] = region
+        return self.control("POST", "member", body)
+
+    def put_members(self, detector: str, accounts: list[str], status: str = "Removed",
+                    region: str | None = None) -> None:
+        body = {"detectorId": detector, "accountIds": accounts, "status": status}
+        if region is not None:
+            body["region"] = region
+        self.control("POST", "members", body)
+
+    def add_detector(self, detector: str, region: str | None = None) -> None:
+        """An administrator detector in `region`."""
+        body = {"detectorId": detector}
+        if region is not None:
+            body["region"] = region
+        self.control("POST", "detector", body)
+
+    def detectors(self, account: str, region: str) -> list[str]:
+        """The detectors of any account (the administrator's too) in `region`."""
+        return self.control("GET", f"detectors/{account}/{region}")["detectorIds"]
+
+    def set_regions(self, regions: list[tuple[str, str]] | None = None, page_size: int | None = None) -> None:
+        """Replaces ListRegions' list, as (name, status) pairs, and/or its page size."""
+        body = {}
+        if regions is not None:
+            body["regions"] = [{"regionName": n, "regionOptStatus": s} for n, s in regions]
+        if page_size is not None:
+            body["pageSize"] = page_size
+        self.control("POST", "regions", body)
+
+    def regions(self) -> dict:
+        """{"regions": [{"regionName", "regionOptStatus"}], "pageSize", "disabledRegions"}."""
+        return self.control("GET", "regions")
+
+    def disable_region(self, region: str) -> None:
+        """GuardDuty answers every call signed for `region` UnrecognizedClientException."""
+        self.control("POST", "disable-region", {"region": region})
+
+    def enable_region(self, region: str) -> None:
+        self.control("POST", "enable-region", {"region": region})
+
+    def add_member_role(self, account: str, role: str, external_id: str | None = None) -> None:
+        """A role AssumeRole can assume in `account` (`role`: name, or path and name)."""
+        body = {"accountId": account, "role": role}
+        if external_id is not None:
+            body["externalId"] = external_id
+        self.control("POST", "member-role", body)
+
+    def add_member_detector(self, account: str, region: str, detector: str) -> None:
+        self.control("POST", "member-detector", {"accountId": account, "region": region, "detectorId": detector})
+
+    def add_invitation(self, account: str, region: str, from_account: str,
+                       invitation_id: str | None = None) -> dict:
+        """A pending invitation from `from_account` to `account` in `region`; answers it."""
+        body = {"accountId": account, "region": region, "fromAccountId": from_account}
+        if invitation_id is not None:
+            body["invitationId"] = invitation_id
+        return self.control("POST", "invitation", body)
+
+    def invitations(self, account: str, region: str) -> list[dict]:
+        """Pending invitations of `account` in `region`: [{accountId, invitationId, relationshipStatus, invitedAt}]."""
+        return self.control("GET", f"invitations/{account}/{region}")
+
+    def administrator_of(self, account: str, region: str) -> str | None:
+        """The administrator whose invitation `account` accepted in `region`."""
+        return self.control("GET", f"administrator/{account}/{region}")["administratorId"]
+
     def stop(self) -> None:
         _stop(self.proc)
 
