@@ -359,7 +359,8 @@ class RuntimeApi:
 
 def lambda_env(runtime_api: str, endpoint: str) -> dict[str, str]:
     """The environment Lambda gives a function, pointed at `runtime_api`, with
-    both AWS services at the emulator's `endpoint` and dummy credentials."""
+    every AWS service it calls at the emulator's `endpoint` and dummy
+    credentials."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
@@ -371,6 +372,8 @@ def lambda_env(runtime_api: str, endpoint: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "secret",
         "AWS_ENDPOINT_URL_GUARDDUTY": endpoint,
         "AWS_ENDPOINT_URL_ORGANIZATIONS": endpoint,
+        "AWS_ENDPOINT_URL_ACCOUNT": endpoint,
+        "AWS_ENDPOINT_URL_STS": endpoint,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
 
@@ -454,10 +457,21 @@ class Stack:
         self.stop()
 
 
+# The function's settings (README, "Settings") the demo passes on from its
+# own environment, e.g. `MEMBER_ROLE_NAME=GuardDutyInviterMember scripts/demo`.
+SETTINGS = (
+    "GUARDDUTY_DETECTOR_ID", "REGIONS", "INVITATION_MESSAGE", "DISABLE_EMAIL_NOTIFICATION",
+    "MAX_ACCOUNTS_PER_EVENT", "ORGANIZATIONS_CHECK", "ORGANIZATIONS_CACHE_SECONDS",
+    "MAX_CALLS_IN_FLIGHT", "MEMBER_ROLE_NAME", "MEMBER_ROLE_EXTERNAL_ID", "ENABLE_MEMBER_DETECTORS",
+)
+
+
 def demo(event_file: str) -> int:
     """Starts the sample stack and invokes the function with `cargo lambda
-    invoke --data-file`, as a user would; prints the response."""
-    with Stack() as stack:
+    invoke --data-file`, as a user would; prints the response. The settings
+    in SETTINGS come from this process's environment."""
+    env = {name: os.environ[name] for name in SETTINGS if name in os.environ}
+    with Stack(env=env) as stack:
         result = subprocess.run(
             [cargo_lambda(), "lambda", "invoke", "-A", "127.0.0.1", "-P", str(stack.runtime.port),
              "--data-file", event_file, "--output-format", "json"],
