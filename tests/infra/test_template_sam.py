@@ -171,17 +171,23 @@ def test_async_invoke_config(fn, params, resources, transformed):
     assert resources["InvocationFailureQueue"]["Properties"]["SqsManagedSseEnabled"] is True
 
 
-def test_state_machine(resources):
+def test_state_machine(resources, params):
     sm = resources["InviterStateMachine"]
     assert sm["Type"] == "AWS::Serverless::StateMachine"
     p = sm["Properties"]
     assert p["DefinitionUri"] == "statemachine/inviter.asl.json"
     placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", ASL.read_text()))
     assert placeholders == set(p["DefinitionSubstitutions"]), "every ${...} in the ASL is substituted, and only those"
-    assert p["DefinitionSubstitutions"]["InviterFunctionArn"] == {"Fn::GetAtt": ["InviterFunction", "Arn"]}
-    assert p["DefinitionSubstitutions"]["MaxAccountsPerEvent"] == {
+    subs = p["DefinitionSubstitutions"]
+    assert subs["InviterFunctionArn"] == {"Fn::GetAtt": ["InviterFunction", "Arn"]}
+    assert subs["LambdaInvokeArn"] == {"Fn::Sub": "arn:${AWS::Partition}:states:::lambda:invoke"}
+    assert subs["MaxAccountsPerEvent"] == {
         "Fn::If": ["HasMaxAccountsPerEvent", {"Ref": "MaxAccountsPerEvent"}, "1000"]
     }
+    for name in ("WorkflowMaxRounds", "WorkflowRetryWaitSeconds", "WorkflowRetryBackoffRate"):
+        assert subs[name] == {"Ref": name}
+        assert params[name]["Type"] == "Number" and params[name]["MinValue"] >= 1
+    assert params["WorkflowMaxRounds"]["MaxValue"] <= 10, "a bounded number of rounds"
     invoke = [pol for pol in p["Policies"] if isinstance(pol, dict) and "LambdaInvokePolicy" in pol]
     assert invoke == [{"LambdaInvokePolicy": {"FunctionName": {"Ref": "InviterFunction"}}}]
     (dest,) = p["Logging"]["Destinations"]
