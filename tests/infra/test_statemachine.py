@@ -334,6 +334,12 @@ def test_the_loop_is_bounded(asl):
     assert into_build == ["PlanFirstRound", "PlanRetry"]
 
 
+def test_after_the_map_the_results_live_in_variables_only(asl):
+    # The Map's result is merged into $records; passing it on as the state's
+    # output too would copy it into every later state's input and output.
+    assert asl["States"]["MergeRound"]["Output"] == {}
+
+
 # ----------------------------------------------------------- batching
 
 
