@@ -1,12 +1,19 @@
 """A minimal Amazon States Language interpreter for statemachine/inviter.asl.json.
 
 It covers exactly what that definition uses, with JSONata as the query
-language: Choice (Condition), Fail, Pass (Assign, Output), Map (Items,
-ItemSelector, MaxConcurrency, inline ItemProcessor, Output) and Task
-(Arguments, Output, Retry, Catch), plus the Step Functions JSONata functions
-`$partition` and `$parse`. JSONata itself is evaluated by the `jsonata-python`
-package, a port of the jsonata-js 2.x engine that Step Functions runs
-(test_jsonata_parity.py checks the two agree on this definition).
+language: Choice (Condition), Fail (Error, Cause, both JSONata), Pass (Assign,
+Output), Wait (Seconds), Map (Items, ItemSelector, MaxConcurrency, inline
+ItemProcessor, Output) and Task (Arguments, Output, Retry, Catch), workflow
+variables with Step Functions' rule that every Assign and Output of a state
+sees the variables as they were before the state, plus the Step Functions
+JSONata functions `$partition` and `$parse`. JSONata itself is evaluated by
+the `jsonata-python` package, a port of the jsonata-js 2.x engine that Step
+Functions runs (test_jsonata_parity.py checks the two agree on every
+expression of this definition).
+
+It enforces Step Functions' payload quotas: a state's input or output, and a
+variable, of more than 256 KiB (262,144 bytes of UTF-8 JSON) fails the
+execution with States.DataLimitExceeded, as the service does.
 
 It is a test double for the service, not a general interpreter: anything the
 definition starts using that is not covered raises NotImplementedError, so a
@@ -24,12 +31,24 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import jsonata
+from jsonata.utils import Utils
+
+NULL = Utils.NULL_VALUE
 
 # jsonata-python keeps per-thread state but is not documented as thread-safe;
 # the Map state runs iterations on threads, so evaluations are serialised.
 _JSONATA_LOCK = threading.Lock()
 
 _SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+# Step Functions quotas: the input or output of a state, and one variable,
+# at most 256 KiB; all the variables of one execution at most 10 MiB.
+PAYLOAD_LIMIT = 256 * 1024
+VARIABLES_LIMIT = 10 * 1024 * 1024
+
+# When a list, every evaluation is appended to it as (expression, $states,
+# variables): test_jsonata_parity.py replays them on jsonata-js.
+RECORDER: list | None = None
 
 
 def load_definition(path: str, substitutions: dict[str, Any]) -> dict:
@@ -80,11 +99,47 @@ def _parse(text):
         raise StatesError("States.QueryEvaluationError", f"$parse: {e}") from e
 
 
+_COMPILED: dict[str, Any] = {}
+
+
 def _compile(expr: str):
-    compiled = jsonata.Jsonata(expr)
-    compiled.register_lambda("partition", _partition)
-    compiled.register_lambda("parse", _parse)
+    compiled = _COMPILED.get(expr)
+    if compiled is None:
+        compiled = jsonata.Jsonata(expr)
+        compiled.register_lambda("partition", _partition)
+        compiled.register_lambda("parse", _parse)
+        # Keep JSON null (Utils.NULL_VALUE) apart from undefined (None).
+        compiled.set_output_convert_nulls(False)
+        _COMPILED[expr] = compiled
     return compiled
+
+
+def _to_jsonata(value: Any) -> Any:
+    """JSON null as jsonata-python's null; a plain None would be undefined."""
+    if value is None:
+        return NULL
+    if isinstance(value, list):
+        return [_to_jsonata(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_jsonata(v) for k, v in value.items()}
+    return value
+
+
+def _from_jsonata(value: Any) -> Any:
+    """Back to JSON: null to None; an undefined member of an object is left
+    out, as JSON.stringify leaves it out in Step Functions."""
+    if value is NULL:
+        return None
+    if isinstance(value, list):
+        return [_from_jsonata(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _from_jsonata(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def size_of(value: Any) -> int:
+    """Bytes of a JSON value as Step Functions counts them (UTF-8)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 def evaluate(expr: str, states: dict, variables: dict) -> Any:
@@ -92,26 +147,18 @@ def evaluate(expr: str, states: dict, variables: dict) -> Any:
     variables bound, as Step Functions does. An undefined result is an error
     (JSON cannot carry it)."""
     with _JSONATA_LOCK:
+        if RECORDER is not None:
+            RECORDER.append((expr, copy.deepcopy(states), copy.deepcopy(variables)))
         compiled = _compile(expr)
-        bindings = dict(variables)
-        bindings["states"] = states
+        bindings = {k: _to_jsonata(v) for k, v in variables.items()}
+        bindings["states"] = _to_jsonata(states)
         try:
             result = compiled.evaluate(None, bindings)
         except Exception as e:  # jsonata.JException and friends
             raise StatesError("States.QueryEvaluationError", str(e)) from e
-    if result is None and not _defined_null(expr, states, variables):
+    if result is None:
         raise StatesError("States.QueryEvaluationError", f"undefined result: {expr}")
-    return result
-
-
-def _defined_null(expr: str, states: dict, variables: dict) -> bool:
-    # jsonata-python returns None for both JSON null and undefined. Tell them
-    # apart by asking whether the expression exists.
-    with _JSONATA_LOCK:
-        probe = _compile(f"$exists(({expr}))")
-        bindings = dict(variables)
-        bindings["states"] = states
-        return bool(probe.evaluate(None, bindings))
+    return _from_jsonata(result)
 
 
 def render(template: Any, states: dict, variables: dict) -> Any:
@@ -140,8 +187,11 @@ class Trace:
 
     task_calls: list[dict] = field(default_factory=list)  # every attempt
     retry_delays: list[float] = field(default_factory=list)
+    waits: list[Any] = field(default_factory=list)  # Wait states' Seconds, in order
+    states: list[str] = field(default_factory=list)  # every state entered (outer machine)
     caught: list[tuple[str, str]] = field(default_factory=list)  # (error, catcher Next)
     map_items: list[Any] = field(default_factory=list)
+    round_sizes: list[int] = field(default_factory=list)  # items of each Map run, in order
     max_concurrency: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -154,6 +204,7 @@ _SUPPORTED = {
     "Choice": {"Type", "Choices", "Default", "Comment", "QueryLanguage"},
     "Fail": {"Type", "Error", "Cause", "Comment", "QueryLanguage"},
     "Pass": {"Type", "Assign", "Output", "Next", "End", "Comment", "QueryLanguage"},
+    "Wait": {"Type", "Seconds", "Next", "End", "Comment", "QueryLanguage"},
     "Map": {
         "Type", "Items", "ItemSelector", "MaxConcurrency", "ItemProcessor",
         "Output", "Next", "End", "Comment", "QueryLanguage",
@@ -179,14 +230,26 @@ class Machine:
         self.trace = trace or Trace()
 
     def run(self, execution_input: Any) -> Any:
-        return self._run_states(self.definition, execution_input, {}, {})
+        self._limit("the execution input", execution_input)
+        return self._run_states(self.definition, execution_input, {}, {}, top=True)
+
+    @staticmethod
+    def _limit(what: str, value: Any) -> None:
+        n = size_of(value)
+        if n > PAYLOAD_LIMIT:
+            raise ExecutionFailed(
+                "States.DataLimitExceeded",
+                f"{what} is {n} bytes, more than the {PAYLOAD_LIMIT} bytes Step Functions allows",
+            )
 
     # ------------------------------------------------------------------
-    def _run_states(self, machine: dict, value: Any, variables: dict, context: dict) -> Any:
+    def _run_states(self, machine: dict, value: Any, variables: dict, context: dict, top: bool = False) -> Any:
         states = machine["States"]
         name = machine["StartAt"]
         while True:
             state = states[name]
+            if top:
+                self.trace.states.append(name)
             kind = state["Type"]
             unknown = set(state) - _SUPPORTED.get(kind, set())
             if kind not in _SUPPORTED or unknown:
@@ -212,14 +275,31 @@ class Machine:
                 continue
 
             if kind == "Fail":
-                raise ExecutionFailed(state.get("Error", ""), state.get("Cause", ""))
+                raise ExecutionFailed(
+                    render(state.get("Error", ""), sctx, variables),
+                    render(state.get("Cause", ""), sctx, variables),
+                )
 
-            if kind == "Pass":
+            if kind == "Wait":
+                seconds = render(state["Seconds"], sctx, variables)
+                integral = isinstance(seconds, int) or (isinstance(seconds, float) and seconds.is_integer())
+                if isinstance(seconds, bool) or not integral or seconds < 0:
+                    raise StatesError("States.QueryEvaluationError", f"Wait Seconds is not a non-negative integer: {seconds!r}")
+                self.trace.waits.append(seconds)
                 output = value
+            elif kind == "Pass":
+                output = value
+                # Assign and Output both see the variables as they were
+                # before this state.
                 new_vars = render(state.get("Assign", {}), sctx, variables)
                 if "Output" in state:
                     output = render(state["Output"], sctx, variables)
+                for var, val in new_vars.items():
+                    self._limit(f"variable ${var} (state {name})", val)
+                self._limit(f"the Assign of state {name}", new_vars)
                 variables = {**variables, **new_vars}
+                if size_of(variables) > VARIABLES_LIMIT:
+                    raise ExecutionFailed("States.DataLimitExceeded", f"variables over {VARIABLES_LIMIT} bytes")
             elif kind == "Map":
                 output = self._map(name, state, sctx, variables, context)
             elif kind == "Task":
@@ -231,6 +311,7 @@ class Machine:
             else:  # pragma: no cover - guarded above
                 raise NotImplementedError(kind)
 
+            self._limit(f"the output of state {name}", output)
             if state.get("End"):
                 return output
             value = output
@@ -254,7 +335,9 @@ class Machine:
             try:
                 with self.trace.lock:
                     self.trace.task_calls.append(copy.deepcopy(arguments))
+                self._limit(f"the arguments of task {name}", arguments)
                 result = self.task(state["Resource"], copy.deepcopy(arguments))
+                self._limit(f"the result of task {name}", result)
                 rctx = {**sctx, "result": result}
                 out = render(state["Output"], rctx, variables) if "Output" in state else result
                 return out, None
@@ -293,6 +376,7 @@ class Machine:
             ictx = {**sctx, "context": {**context, "Map": {"Item": {"Index": index, "Value": item}}}}
             inputs.append(render(state["ItemSelector"], ictx, variables) if "ItemSelector" in state else item)
         self.trace.map_items.extend(copy.deepcopy(inputs))
+        self.trace.round_sizes.append(len(inputs))
 
         limit = state.get("MaxConcurrency", 0)
         workers = limit if isinstance(limit, int) and limit > 0 else max(1, len(inputs))
@@ -314,5 +398,6 @@ class Machine:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(one, inputs))
         self.trace.max_concurrency[name] = peak
+        self._limit(f"the result of Map {name}", results)
         rctx = {**sctx, "result": results}
         return render(state["Output"], rctx, variables) if "Output" in state else results

@@ -1,5 +1,6 @@
 """Every file in events/ is JSON of one of SPEC.md's event shapes (a light
-check: the function itself decides the rest)."""
+check: the function itself decides the rest), and every state machine input
+there (stepfunctions-*.json) is one the state machine takes."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import pytest
 from conftest import EVENTS
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
-EXPECTED_FILES = {
+# The files the docs and tests name; others may be added, with a line in
+# events/README.md (checked below).
+REQUIRED_FILES = {
     "direct.json", "array.json", "eventbridge.json", "with-emails.json",
     "dry-run.json", "boto3.json", "stepfunctions-input.json", "invalid.json",
     "scheduled.json",
 }
-CAMEL = {"accountIds", "accountId", "accounts", "detectorId", "message", "disableEmailNotification", "dryRun"}
-BOTO3 = {"AccountIds", "AccountDetails", "DetectorId", "Message", "DisableEmailNotification", "DryRun"}
+CAMEL = {"accountIds", "accountId", "accounts", "detectorId", "regions", "message", "disableEmailNotification", "dryRun"}
+BOTO3 = {"AccountIds", "AccountDetails", "DetectorId", "Regions", "Message", "DisableEmailNotification", "DryRun"}
+REGION = re.compile(r"^[a-z0-9-]+$")
 
 
 def event_files():
@@ -29,7 +33,7 @@ def load(name):
 
 
 def test_the_expected_files_exist():
-    assert set(event_files()) == EXPECTED_FILES
+    assert REQUIRED_FILES <= set(event_files())
 
 
 def test_readme_describes_every_file():
@@ -71,15 +75,21 @@ def well_typed(req):
     for text in ("detectorId", "DetectorId", "message", "Message"):
         if req.get(text) is not None and not isinstance(req[text], str):
             return False
+    regions = req.get("regions", req.get("Regions"))
+    if regions is not None and regions != "all":
+        if not (isinstance(regions, list) and regions and all(isinstance(r, str) and REGION.match(r) for r in regions)
+                and len(set(regions)) == len(regions)):
+            return False
     # Both spellings of one field is ambiguous (InvalidEvent).
     pairs = [("accountIds", "AccountIds"), ("accounts", "AccountDetails"), ("detectorId", "DetectorId"),
+             ("regions", "Regions"),
              ("message", "Message"), ("disableEmailNotification", "DisableEmailNotification"), ("dryRun", "DryRun")]
     if any(a in req and b in req for a, b in pairs):
         return False
     return bool(ids or one or accounts)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_FILES - {"invalid.json"}))
+@pytest.mark.parametrize("name", [n for n in event_files() if not n.startswith("invalid")])
 def test_valid_events_have_a_spec_shape(name):
     assert shape(load(name)) is not None, name
 
@@ -133,3 +143,13 @@ def test_emails_present_where_accounts_are_named():
             event = event.get("detail", event)
             for a in event.get("accounts", []) + event.get("AccountDetails", []):
                 assert "@" in a.get("email", a.get("Email", "")), (name, a)
+
+
+@pytest.mark.parametrize("name", [n for n in event_files() if n.startswith("stepfunctions-")])
+def test_every_state_machine_input_is_taken_by_the_state_machine(name):
+    from test_statemachine import FakeInviter, run
+
+    event = load(name)
+    result, inviter, _ = run(event, FakeInviter())
+    assert inviter.payloads, name
+    assert result["rounds"] >= 1
