@@ -1,123 +1,20 @@
-//! Test helpers shared by the plan's unit tests, the integration tests and
-//! the fuzz target: an in-memory AWS ([`FakeAws`]), the exactly-once check of
-//! a response ([`assert_exactly_once`]) and account IDs to test with.
-//!
-//! Compiled only for this crate's own unit tests and with the `test-util`
-//! feature (as the AWS SDK gates its test helpers); the `bootstrap` build
-//! never has it.
+//! The in-memory AWS: a [`World`] of accounts, members and faults, and the
+//! [`FakeAws`] that answers every call from it and checks each call is one
+//! AWS would take and the function may make.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::{ADMIN, OTHER_ADMIN, OWN_REGION, PerAccount, is_account_id};
 use crate::aws::organizations::LIST_PAGE;
 use crate::engine::Aws;
 use crate::plan::{
     AccountsPage, BATCH, Call, CallError, Credentials, Invitation, MemberRecord, MemberSession,
     MemberStatus, Membership, OrgError, Rejected, Reply, Service,
 };
-use crate::response::Response;
-
-/// The administrator's own account the tests invoke as.
-pub const ADMIN: &str = "999999999999";
-
-/// Another administrator, whose invitations wait in every member account of
-/// the fake and must never be accepted.
-pub const OTHER_ADMIN: &str = "888888888888";
-
-/// The Region the fake says the function runs in.
-pub const OWN_REGION: &str = "us-east-1";
-
-/// The 12-digit account ID `base + n`.
-pub fn account_id(base: u64, n: usize) -> String {
-    let id = format!("{:012}", base + n as u64);
-    assert_eq!(id.len(), 12, "{id} is not 12 digits");
-    id
-}
-
-/// `count` consecutive account IDs from `base`.
-pub fn account_ids(base: u64, count: usize) -> Vec<String> {
-    (0..count).map(|n| account_id(base, n)).collect()
-}
-
-/// Exactly 12 ASCII digits, checked here without the code under test.
-pub fn is_account_id(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Every distinct account of `named` appears in exactly one list of
-/// `response`, nothing else appears, and each list keeps the order in which
-/// `named` first names its accounts.
-pub fn assert_exactly_once<S: AsRef<str>>(named: &[S], response: &Response) {
-    let mut position: HashMap<&str, usize> = HashMap::new();
-    for id in named {
-        let next = position.len();
-        position.entry(id.as_ref()).or_insert(next);
-    }
-    let mut listed: Vec<&str> = response.accounts().collect();
-    listed.sort_unstable();
-    let mut distinct: Vec<&str> = position.keys().copied().collect();
-    distinct.sort_unstable();
-    assert_eq!(listed, distinct, "each account exactly once: {response:?}");
-    let skipped = response.skipped_accounts.iter().map(|s| &s.account_id);
-    let unprocessed = response.unprocessed_accounts.iter().map(|u| &u.account_id);
-    let lists: [Vec<&String>; 4] = [
-        response.invited_accounts.iter().collect(),
-        response.would_invite_accounts.iter().flatten().collect(),
-        skipped.collect(),
-        unprocessed.collect(),
-    ];
-    for list in lists {
-        assert!(
-            list.windows(2)
-                .all(|w| position[w[0].as_str()] < position[w[1].as_str()]),
-            "input order kept: {list:?}"
-        );
-    }
-}
-
-/// Something per account: listed one by one, or by a rule (for instance on
-/// the ID's digits) for the accounts the list does not hold.
-pub struct PerAccount<T> {
-    pub listed: HashMap<String, T>,
-    pub rule: Option<fn(&str) -> Option<T>>,
-}
-
-impl<T: Clone> PerAccount<T> {
-    pub fn by(rule: fn(&str) -> Option<T>) -> Self {
-        PerAccount {
-            listed: HashMap::new(),
-            rule: Some(rule),
-        }
-    }
-
-    pub fn get(&self, id: &str) -> Option<T> {
-        self.listed
-            .get(id)
-            .cloned()
-            .or_else(|| self.rule.and_then(|rule| rule(id)))
-    }
-}
-
-impl<T> Default for PerAccount<T> {
-    fn default() -> Self {
-        PerAccount {
-            listed: HashMap::new(),
-            rule: None,
-        }
-    }
-}
-
-impl<T> FromIterator<(String, T)> for PerAccount<T> {
-    fn from_iter<I: IntoIterator<Item = (String, T)>>(iter: I) -> Self {
-        PerAccount {
-            listed: iter.into_iter().collect(),
-            rule: None,
-        }
-    }
-}
 
 /// What AWS does to one call, in [`World::faults`]' round-robin schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
