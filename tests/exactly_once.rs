@@ -38,6 +38,18 @@ fn entry() -> impl Strategy<Value = Entry> {
     ]
 }
 
+/// The account IDs the entries stand for, in order.
+fn ids_of(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| match e {
+            Entry::Org(n) => account_id(ORG, *n),
+            Entry::Outside(n) => account_id(OUTSIDE, *n),
+            Entry::Invalid(s) => s.clone(),
+        })
+        .collect()
+}
+
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
         8 => Just(Fault::None),
@@ -78,14 +90,7 @@ proptest! {
         statuses in prop::collection::vec(status(), 0..160),
     ) {
         let members: Vec<String> = (0..org_size.max(120)).map(|n| account_id(ORG, n)).collect();
-        let named: Vec<String> = entries
-            .iter()
-            .map(|e| match e {
-                Entry::Org(n) => account_id(ORG, *n),
-                Entry::Outside(n) => account_id(OUTSIDE, *n),
-                Entry::Invalid(s) => s.clone(),
-            })
-            .collect();
+        let named = ids_of(&entries);
         let (mut ids, mut accounts) = (Vec::new(), Vec::new());
         for (i, id) in named.iter().enumerate() {
             if with_emails && i % 3 == 0 {
@@ -196,14 +201,7 @@ proptest! {
         statuses in prop::collection::vec(status(), 0..80),
     ) {
         let members: Vec<String> = (0..120).map(|n| account_id(ORG, n)).collect();
-        let named: Vec<String> = entries
-            .iter()
-            .map(|e| match e {
-                Entry::Org(n) => account_id(ORG, *n),
-                Entry::Outside(n) => account_id(OUTSIDE, *n),
-                Entry::Invalid(s) => s.clone(),
-            })
-            .collect();
+        let named = ids_of(&entries);
         let event = json!({
             "accounts": named.iter().map(|id| json!({"accountId": id, "email": "sec@example.com"})).collect::<Vec<_>>(),
             "regions": regions,

@@ -1,37 +1,16 @@
 //! The plan's unit tests: the plan driven by hand, with no I/O.
 
+use super::region_tests::request;
 use super::*;
-use crate::event::{Email, Named, Request};
+use crate::event::Email;
 use crate::response::{FailCode, SkipCode};
 use crate::testing::{FakeAws, PerAccount, World};
 
-fn request(ids: &[&str]) -> Request {
-    Request {
-        accounts: ids
-            .iter()
-            .map(|id| Named {
-                account_id: id.to_string(),
-                email: Email::NotGiven,
-            })
-            .collect(),
-        ..Request::default()
-    }
-}
-
+/// One Region, the single-Region response, detector `det`.
 fn options() -> Options {
     Options {
-        slots: 5,
-        dry_run: false,
-        message: None,
-        disable_email_notification: false,
-        check_organizations: true,
-        known_pages: None,
-        regions: vec![RegionSetup {
-            name: REGION.into(),
-            detector_id: Some("det".into()),
-        }],
         multi_region: false,
-        member_role: None,
+        ..region_tests::options(&[REGION])
     }
 }
 
