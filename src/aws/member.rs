@@ -1,17 +1,53 @@
 //! GuardDuty in a member account, with the credentials its role gave: the
-//! member's detector and the administrator's invitation.
+//! member's detector and the administrator's invitation. Every call here is
+//! made as the member, through its role (member-role.yaml grants them).
 
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::Client;
-use aws_sdk_guardduty::config::IdentityCache;
-use aws_sdk_guardduty::config::Region;
+use aws_sdk_guardduty::config::{IdentityCache, Region};
 
 use super::error::call_error;
-use crate::plan::{CallError, Invitation, MemberSession};
+use super::guardduty;
+use crate::plan::{Call, CallError, Invitation, MemberSession, Reply};
+
+/// Makes a member-side call (`MemberDetectors`, `CreateDetector`,
+/// `ListInvitations`, `AcceptInvitation`) with the member's credentials.
+pub async fn call(config: &SdkConfig, call: Call) -> Reply {
+    match call {
+        Call::MemberDetectors { region, member } => {
+            Reply::Detectors(guardduty::list_detectors(&client(config, &region, member)).await)
+        }
+        Call::CreateDetector { region, member } => {
+            Reply::DetectorCreated(create_detector(&client(config, &region, member)).await)
+        }
+        Call::ListInvitations { region, member } => {
+            Reply::Invitations(list_invitations(&client(config, &region, member)).await)
+        }
+        Call::AcceptInvitation {
+            region,
+            member,
+            detector_id,
+            administrator_id,
+            invitation_id,
+        } => Reply::Accepted(
+            accept_invitation(
+                &client(config, &region, member),
+                detector_id,
+                administrator_id,
+                invitation_id,
+            )
+            .await,
+        ),
+        other => Reply::Accepted(Err(CallError::new(
+            format!("{} is not a member-side call", other.operation()),
+            false,
+        ))),
+    }
+}
 
 /// A GuardDuty client acting as the member in `region`. It shares the
 /// process's HTTP client; static credentials need no identity cache.
-pub fn client(config: &SdkConfig, region: &str, member: MemberSession) -> Client {
+fn client(config: &SdkConfig, region: &str, member: MemberSession) -> Client {
     let config = aws_sdk_guardduty::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
         .credentials_provider(member.credentials)
@@ -21,7 +57,7 @@ pub fn client(config: &SdkConfig, region: &str, member: MemberSession) -> Client
 }
 
 /// An enabled detector for the member, when it has none.
-pub async fn create_detector(client: &Client) -> Result<String, CallError> {
+async fn create_detector(client: &Client) -> Result<String, CallError> {
     let out = client
         .create_detector()
         .enable(true)
@@ -32,7 +68,7 @@ pub async fn create_detector(client: &Client) -> Result<String, CallError> {
 }
 
 /// Every invitation waiting in the member account, every page.
-pub async fn list_invitations(client: &Client) -> Result<Vec<Invitation>, CallError> {
+async fn list_invitations(client: &Client) -> Result<Vec<Invitation>, CallError> {
     let mut pages = client.list_invitations().into_paginator().send();
     let mut invitations = Vec::new();
     while let Some(page) = pages.next().await {
@@ -47,7 +83,7 @@ pub async fn list_invitations(client: &Client) -> Result<Vec<Invitation>, CallEr
     Ok(invitations)
 }
 
-pub async fn accept_invitation(
+async fn accept_invitation(
     client: &Client,
     detector_id: String,
     administrator_id: String,

@@ -140,30 +140,10 @@ impl Aws for AwsClients {
                 )
                 .await,
             ),
-            Call::MemberDetectors { region, member } => Reply::Detectors(
-                guardduty::list_detectors(&member::client(&self.config, &region, member)).await,
-            ),
-            Call::CreateDetector { region, member } => Reply::DetectorCreated(
-                member::create_detector(&member::client(&self.config, &region, member)).await,
-            ),
-            Call::ListInvitations { region, member } => Reply::Invitations(
-                member::list_invitations(&member::client(&self.config, &region, member)).await,
-            ),
-            Call::AcceptInvitation {
-                region,
-                member,
-                detector_id,
-                administrator_id,
-                invitation_id,
-            } => Reply::Accepted(
-                member::accept_invitation(
-                    &member::client(&self.config, &region, member),
-                    detector_id,
-                    administrator_id,
-                    invitation_id,
-                )
-                .await,
-            ),
+            member_side @ (Call::MemberDetectors { .. }
+            | Call::CreateDetector { .. }
+            | Call::ListInvitations { .. }
+            | Call::AcceptInvitation { .. }) => member::call(&self.config, member_side).await,
         }
     }
 }

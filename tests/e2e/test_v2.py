@@ -193,8 +193,11 @@ def test_logs_of_regions_and_accepts_hold_no_email_even_at_trace():
     assert len(summaries) == 2
     assert summaries[0]["fields"]["enabled"] == 1
     assert summaries[1]["fields"]["regions"] == 3
-    # Secrets of the assumed role never reach the logs either.
-    assert "SecretAccessKey" not in logs and "secret_access_key" not in logs
+    # Credentials reach the SDK's DEBUG lines only redacted, the assumed
+    # role's included.
+    assert "SecretAccessKey" not in logs
+    assert "secret_access_key" in logs, "the SDK's DEBUG lines were there to check"
+    assert not re.search(r'secret_access_key: \\"(?!\*\* redacted)', logs)
 
 
 def test_bad_regions_are_invalid_events():
