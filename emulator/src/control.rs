@@ -55,6 +55,7 @@ pub(crate) fn handle(
                         "disableEmailNotification": c.disable_email_notification,
                         "region": c.region,
                         "account": c.account,
+                        "traceId": c.trace_id,
                     })
                 })
                 .collect();

@@ -22,6 +22,8 @@ pub(crate) struct CallMeta {
     pub(crate) region: String,
     /// The acting account.
     pub(crate) account: String,
+    /// The request's `X-Amzn-Trace-Id` header, if any.
+    pub(crate) trace_id: Option<String>,
     /// Whether a queued fault may apply (not for unsigned requests, nor for
     /// requests refused before the operation, such as a disabled Region).
     pub(crate) faultable: bool,
@@ -83,6 +85,7 @@ impl InFlightGuard {
             disable_email_notification: meta.disable_email_notification,
             region: meta.region,
             account: meta.account,
+            trace_id: meta.trace_id,
         });
         let generation = st.calls_generation;
         drop(st);

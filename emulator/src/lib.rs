@@ -200,8 +200,8 @@
 //! `service`, `accounts`, `fault`, `startMs`, `endMs`, `status`,
 //! `authorized`, `disableEmailNotification` (InviteMembers: the request's
 //! flag, `null` when it did not say; `null` for other operations), `region`
-//! (of the credential scope) and `account` (the acting account), as
-//! [`Call`]. `GET /_emulator/member/{detectorId}/{accountId}?region=eu-west-1`
+//! (of the credential scope), `account` (the acting account) and `traceId`
+//! (the `X-Amzn-Trace-Id` header, `null` without one), as [`Call`]. `GET /_emulator/member/{detectorId}/{accountId}?region=eu-west-1`
 //! reads a member of the administrator in another Region.
 //!
 //! Seeding routes, for harnesses that drive the binary (the benchmark and

@@ -141,6 +141,9 @@ pub struct Call {
     /// (issued by the emulator's AssumeRole) signed the request, else the
     /// administrator account.
     pub account: String,
+    /// The request's `X-Amzn-Trace-Id` header: the SDK passes on the
+    /// invocation's X-Ray trace (Lambda's `_X_AMZN_TRACE_ID`) with it.
+    pub trace_id: Option<String>,
 }
 
 /// A GuardDuty invitation as the invited (member) account sees it in one

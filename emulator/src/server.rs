@@ -220,6 +220,11 @@ async fn handle(
         authorized,
         region,
         account: caller.account.clone(),
+        trace_id: parts
+            .headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         faultable: authorized && !refused,
     };
     let (mut guard, fault, latency, seq) = InFlightGuard::begin(&shared, meta);

@@ -116,6 +116,21 @@ def test_multi_region_file():
     assert records[0]["AwsCalls"] == region_calls("us-east-1") + 3, "plus the global calls"
 
 
+def test_every_aws_call_carries_the_invocations_xray_trace():
+    """Lambda (here cargo lambda) hands each invocation an X-Ray trace ID;
+    lambda_runtime puts it in _X_AMZN_TRACE_ID and the SDK sends it on every
+    call as X-Amzn-Trace-Id, so the calls join the function's trace."""
+    with Stack(env=ROLE) as stack:
+        ok(stack, event("accept.json"))
+        first = {c["traceId"] for c in stack.emulator.calls()}
+        stack.emulator.reset_calls()
+        ok(stack, event("multi-region.json"))
+        second = {c["traceId"] for c in stack.emulator.calls()}
+    assert len(first) == 1 and len(second) == 1, (first, second)
+    assert first != second, "one trace per invocation"
+    assert next(iter(first)).startswith("Root=1-")
+
+
 def test_all_regions_over_several_pages_and_discovery_failure():
     with Stack() as stack:
         body = ok(stack, {"accountIds": ["111111111111"], "regions": "all"})
