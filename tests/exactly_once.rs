@@ -38,6 +38,16 @@ fn entry() -> impl Strategy<Value = Entry> {
     ]
 }
 
+/// The member records of `named`: the i-th account has the i-th status
+/// drawn (none: no record).
+fn records_of(named: &[String], statuses: &[Option<String>]) -> PerAccount<String> {
+    named
+        .iter()
+        .zip(statuses)
+        .filter_map(|(id, status)| Some((id.clone(), status.clone()?)))
+        .collect()
+}
+
 /// The account IDs the entries stand for, in order.
 fn ids_of(entries: &[Entry]) -> Vec<String> {
     entries
@@ -108,12 +118,7 @@ proptest! {
             organization: in_org.then_some(members.clone()),
             org_id: "o-test".into(),
             detector,
-            // The i-th account named has the i-th status drawn (none: no record).
-            members: named
-                .iter()
-                .zip(&statuses)
-                .filter_map(|(id, status)| Some((id.clone(), status.clone()?)))
-                .collect(),
+            members: records_of(&named, &statuses),
             faults,
             ..World::default()
         });
@@ -210,11 +215,7 @@ proptest! {
         let aws = FakeAws::new(World {
             organization: Some(members.clone()),
             org_id: "o-test".into(),
-            members: named
-                .iter()
-                .zip(&statuses)
-                .filter_map(|(id, status)| Some((id.clone(), status.clone()?)))
-                .collect(),
+            members: records_of(&named, &statuses),
             faults,
             refused_regions: vec!["ap-east-1".into()],
             regions_without_detector: vec!["eu-west-2".into()],

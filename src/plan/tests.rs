@@ -52,34 +52,27 @@ fn text(outcome: &Outcome) -> &str {
     }
 }
 
-/// Answers every call at once, through the shared fake: `members` are in
-/// the organization, the rest are not; GuardDuty has the records of
-/// [`status_of`] and accepts everything.
-fn answer(call: &Call, members: &[String]) -> Reply {
-    let world = World {
+/// The shared fake over this test world: `members` are in the organization,
+/// the rest are not; GuardDuty has the records of [`status_of`] and accepts
+/// everything.
+fn fake(members: &[String]) -> FakeAws {
+    FakeAws::new(World {
         organization: Some(members.to_vec()),
         detector: Some("found".into()),
         members: PerAccount::by(status_of),
         ..World::default()
-    };
-    FakeAws::new(world).answer(call)
+    })
 }
 
-/// Runs the plan to the end in rounds: all calls it allows, then all
-/// answers. Returns the calls made per round.
+/// Answers one call at once, as [`fake`] would.
+fn answer(call: &Call, members: &[String]) -> Reply {
+    fake(members).answer(call)
+}
+
+/// Runs the plan to the end in rounds against [`fake`]. Returns the calls
+/// made per round.
 fn run(plan: &mut Plan, members: &[String]) -> Vec<Vec<Call>> {
-    let mut rounds = Vec::new();
-    loop {
-        let calls = plan.next_calls(Phase::Normal);
-        if calls.is_empty() {
-            break;
-        }
-        for (id, call) in &calls {
-            plan.on_reply(*id, answer(call, members)).unwrap();
-        }
-        rounds.push(calls.into_iter().map(|(_, c)| c).collect());
-    }
-    rounds
+    region_tests::rounds(plan, &fake(members))
 }
 
 #[test]
