@@ -117,12 +117,10 @@ impl Evidence {
         if self.recent_pages < MIN_RECENT_PAGES || older_pages == 0 {
             return Some(all);
         }
-        let (Some(recent), older_hits) = (
-            rate(self.recent_hits, self.recent_pages),
-            (self.hits - self.recent_hits) as f64,
-        ) else {
+        let Some(recent) = rate(self.recent_hits, self.recent_pages) else {
             return Some(all);
         };
+        let older_hits = (self.hits - self.recent_hits) as f64;
         // Both halves are counts: the difference's variance is the sum of
         // theirs, the older one's scaled to the latest half's length.
         let scale = self.recent_pages as f64 / older_pages as f64;
@@ -145,7 +143,8 @@ impl Evidence {
 
     /// The pages the listing still needs: the organization members among
     /// the accounts not listed yet, over the hits a page brings. At least
-    /// one (the listing has not ended). Infinite when no page had a hit.
+    /// one (the listing has not ended); the upper end is infinite while the
+    /// lower rate is zero (no hit yet, or none lately).
     pub fn pages_left(&self) -> Option<Range> {
         let per_page = self.hits_per_page()?;
         let share = self.inside_share();
@@ -204,9 +203,10 @@ impl Evidence {
 
     /// The accounts still waiting that the next page is expected to settle.
     fn new_hits_per_page(&self) -> f64 {
-        let (Some(per_page), share) = (self.hits_per_page(), self.inside_share()) else {
+        let Some(per_page) = self.hits_per_page() else {
             return 0.0;
         };
+        let share = self.inside_share();
         let share = (share.low + share.high) / 2.0;
         let waiting_inside = share * self.left as f64;
         let unlisted_inside = self.described_inside_unlisted as f64 + waiting_inside;

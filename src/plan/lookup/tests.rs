@@ -275,7 +275,10 @@ fn no_page_is_asked_once_every_account_is_settled() {
     assert!(d.round());
     assert_eq!(d.rounds[0].len(), SLOTS);
     assert_eq!(d.lookup.left(), 0);
-    assert!(matches!(d.lookup.listing, Listing::Active { asked: None, .. }));
+    assert!(matches!(
+        d.lookup.listing,
+        Listing::Active { asked: None, .. }
+    ));
     assert!(d.lookup.next_call(d.next, &d.ids).is_none());
 }
 
