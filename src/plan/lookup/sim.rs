@@ -1,7 +1,7 @@
 //! A round-by-round model of an invocation, for the lookup's tests: the
 //! whole [`Plan`] against the shared [`FakeAws`], every call answering in
 //! one round (as with the bench's fixed 20 ms a call), and the bench's lower
-//! bound (`bench/bench.py`, `lower_bound`) in rounds, to compare with.
+//! bound (`bench/bound.py`, `lower_bound`) in rounds, to compare with.
 
 use crate::event::{Email, Named, Request};
 use crate::plan::{Call, Options, Phase, Plan, triage};
