@@ -4,13 +4,23 @@
 //!
 //! Two ways to ask, and the cheaper depends on the organization's size,
 //! which a fresh process does not know: one `DescribeAccount` per account,
-//! or the sequential `ListAccounts` pages. [`choose_strategy`] picks one, or
-//! races both.
+//! or the sequential `ListAccounts` pages. [`choose_strategy`] picks one when
+//! the size is known (or the event is too small for it to matter), else
+//! races both, steered by what the calls show so far ([`estimate`]).
+
+mod answers;
+mod estimate;
+mod report;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 
-use super::call::{AccountsPage, Call, CallId, Fatal, Membership, OrgError};
-use crate::response::{FailCode, Outcome};
+use self::estimate::{Evidence, Mode, describe_slots};
+use super::call::{Call, CallId, Membership};
+use crate::response::Outcome;
 
 /// How membership is looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +31,9 @@ pub enum Strategy {
     Describe,
     /// The sequential `ListAccounts` pages.
     List,
-    /// Both: one slot pages through `ListAccounts` while the others describe
-    /// accounts; whichever settles every account first wins. Used when the
+    /// Both, as the pages and answers so far say: the listing alone while
+    /// it is sure to finish first, describes on every slot once they are
+    /// sure to, both while it cannot tell ([`estimate`]). Used when the
     /// organization's size is unknown, since it decides which is cheaper.
     Race,
 }
@@ -83,20 +94,38 @@ enum Listing {
         asked: Option<CallId>,
     },
     Finished,
+    /// Ended by the race: describing was sure to finish first.
+    Abandoned,
     Failed(String),
+}
+
+/// Per account of the plan.
+#[derive(Debug, Clone, Default)]
+struct Account {
+    /// Looked up by this lookup (the warm cache did not know it).
+    asked: bool,
+    /// Still waiting for an answer.
+    waiting: bool,
+    /// A page has shown it.
+    listed: bool,
+    /// A describe found it in the organization.
+    described_inside: bool,
 }
 
 pub struct Lookup {
     strategy: Strategy,
-    /// Per account of the plan: still waiting for an answer.
-    waiting: Vec<bool>,
+    slots: usize,
+    accounts: Vec<Account>,
     left: usize,
     describe: Vec<Describe>,
     queue: VecDeque<usize>,
     describing: HashMap<CallId, usize>,
     listing: Listing,
     listed: Vec<(String, Option<String>)>,
-    pages: usize,
+    /// What the calls showed so far, for the race's choices.
+    evidence: Evidence,
+    /// Hits of the pages read, running total after each page.
+    hits_after: Vec<usize>,
     describe_confirmed: bool,
     list_confirmed: bool,
     no_organization: bool,
@@ -108,11 +137,12 @@ impl Lookup {
     /// A lookup of `unknown` among `n` accounts.
     pub fn new(n: usize, unknown: Vec<usize>, slots: usize, known_pages: Option<usize>) -> Self {
         let strategy = choose_strategy(unknown.len(), slots, known_pages);
-        let mut waiting = vec![false; n];
+        let mut accounts = vec![Account::default(); n];
         let mut describe = vec![Describe::NotPlanned; n];
         let describing = matches!(strategy, Strategy::Describe | Strategy::Race);
         for &i in &unknown {
-            waiting[i] = true;
+            accounts[i].asked = true;
+            accounts[i].waiting = true;
             if describing {
                 describe[i] = Describe::Queued;
             }
@@ -127,8 +157,9 @@ impl Lookup {
         };
         Lookup {
             strategy,
+            slots: slots.max(1),
             left: unknown.len(),
-            waiting,
+            accounts,
             describe,
             queue: if describing {
                 unknown.into()
@@ -138,7 +169,8 @@ impl Lookup {
             describing: HashMap::new(),
             listing,
             listed: Vec::new(),
-            pages: 0,
+            evidence: Evidence::default(),
+            hits_after: Vec::new(),
             describe_confirmed: false,
             list_confirmed: false,
             no_organization: false,
@@ -156,38 +188,54 @@ impl Lookup {
         self.left
     }
 
+    /// Organizations calls in flight, the listing's page included: the
+    /// listing is one of the `MAX_CALLS_IN_FLIGHT` calls the contract allows
+    /// per service, not one more.
     pub fn in_flight(&self) -> usize {
         self.describing.len() + usize::from(self.page_in_flight())
     }
 
     /// Creating and inviting wait until each kind of Organizations call in
     /// use has answered once without `AccessDenied`, so that a denied lookup
-    /// fails the invocation before anything is changed.
+    /// fails the invocation before anything is changed. A listing that ended
+    /// (failed, or abandoned by the race) is no longer in use.
     pub fn gate_open(&self) -> bool {
         if self.left == 0 {
             return true;
         }
         let describing = matches!(self.strategy, Strategy::Describe | Strategy::Race);
-        let listing = matches!(self.strategy, Strategy::List | Strategy::Race);
+        let listing = matches!(self.listing, Listing::Active { .. });
         (!describing || self.describe_confirmed) && (!listing || self.list_confirmed)
     }
 
     pub fn learned(&self) -> Learned {
         let finished = self.listing == Listing::Finished && !self.no_organization;
+        let mut accounts = self.learned.clone();
+        if !finished && !self.no_organization {
+            // A listing not read to the end still shows members: remembered
+            // one by one, the next invocation need not ask for them.
+            accounts.extend(self.listed.iter().map(|(id, org_id)| {
+                let org_id = org_id.clone();
+                (id.clone(), Membership::Member { org_id })
+            }));
+        }
         Learned {
-            accounts: self.learned.clone(),
+            accounts,
             no_organization: self.no_organization,
             full_listing: finished.then(|| self.listed.clone()),
-            pages: finished.then_some(self.pages),
+            pages: finished.then_some(self.evidence.pages),
         }
     }
 
     /// The next call to start, as call `id`: the next page while the listing
-    /// has none in flight, else the next account to describe.
+    /// has none in flight, else the next account to describe, as many as the
+    /// strategy (for a race: what the calls so far say) wants in flight.
     pub fn next_call(&mut self, id: CallId, ids: &[String]) -> Option<Call> {
-        if self.wrapping_up {
+        if self.wrapping_up || self.left == 0 {
             return None;
         }
+        self.abandon_if_beaten();
+        let wanted = self.describes_wanted();
         if let Listing::Active { next_token, asked } = &mut self.listing
             && asked.is_none()
         {
@@ -196,10 +244,16 @@ impl Lookup {
                 next_token: next_token.clone(),
             });
         }
+        if self.describing.len() >= wanted {
+            return None;
+        }
         while let Some(i) = self.queue.pop_front() {
-            if self.waiting[i] && self.describe[i] == Describe::Queued {
+            if self.accounts[i].waiting && self.describe[i] == Describe::Queued {
                 self.describe[i] = Describe::InFlight;
                 self.describing.insert(id, i);
+                if matches!(self.mode(), Some(Mode::List { .. })) {
+                    self.evidence.probes += 1;
+                }
                 return Some(Call::DescribeAccount {
                     account_id: ids[i].clone(),
                 });
@@ -214,220 +268,51 @@ impl Lookup {
         self.settle()
     }
 
-    /// The answer to `DescribeAccount` call `id`. `changed` says whether
-    /// anything was created or invited yet (see [`Lookup::denied`]).
-    pub fn on_account(
-        &mut self,
-        id: CallId,
-        answer: Result<Membership, OrgError>,
-        ids: &[String],
-        changed: bool,
-    ) -> Result<Vec<Found>, Fatal> {
-        let Some(i) = self.describing.remove(&id) else {
-            return Ok(Vec::new());
-        };
-        let mut found = Vec::new();
-        match answer {
-            Ok(membership) => {
-                self.describe_confirmed = true;
-                self.describe[i] = Describe::NotPlanned;
-                if self.waiting[i] {
-                    self.learned.push((ids[i].clone(), membership.clone()));
-                    found.push(self.settled(i, membership));
-                }
-            }
-            Err(OrgError::NotInUse) => {
-                self.describe_confirmed = true;
-                self.describe[i] = Describe::NotPlanned;
-                found.extend(self.no_organization());
-            }
-            Err(OrgError::AccessDenied(message)) => self.denied(message, changed)?,
-            Err(OrgError::Other(error)) => self.describe[i] = Describe::Failed(error),
-        }
-        found.extend(self.settle());
-        Ok(found)
-    }
-
-    /// The answer to `ListAccounts` call `id`.
-    pub fn on_page(
-        &mut self,
-        id: CallId,
-        answer: Result<AccountsPage, OrgError>,
-        ids: &[String],
-        index: &HashMap<String, usize>,
-        changed: bool,
-    ) -> Result<Vec<Found>, Fatal> {
-        if !matches!(self.listing, Listing::Active { asked: Some(asked), .. } if asked == id) {
-            return Ok(Vec::new());
-        }
-        let mut found = Vec::new();
-        match answer {
-            Ok(page) => {
-                self.list_confirmed = true;
-                self.pages += 1;
-                for (account, org_id) in page.accounts {
-                    if let Some(&i) = index.get(&account)
-                        && self.waiting[i]
-                    {
-                        let membership = Membership::Member {
-                            org_id: org_id.clone(),
-                        };
-                        self.learned.push((account.clone(), membership.clone()));
-                        found.push(self.settled(i, membership));
-                    }
-                    self.listed.push((account, org_id));
-                }
-                // Organizations can answer an empty page with a token: only
-                // a missing token ends the listing.
-                match page.next_token {
-                    Some(token) => {
-                        self.listing = Listing::Active {
-                            next_token: Some(token),
-                            asked: None,
-                        }
-                    }
-                    None => {
-                        self.listing = Listing::Finished;
-                        for (id, _) in ids.iter().zip(&self.waiting).filter(|(_, w)| **w) {
-                            self.learned.push((id.clone(), Membership::NotMember));
-                        }
-                        found.extend(self.all_outside());
-                    }
-                }
-            }
-            Err(OrgError::NotInUse) => {
-                self.list_confirmed = true;
-                found.extend(self.no_organization());
-            }
-            Err(OrgError::AccessDenied(message)) => {
-                self.listing = Listing::Failed(format!("AccessDeniedException: {message}"));
-                self.denied(message, changed)?;
-            }
-            Err(OrgError::Other(error)) => self.listing = Listing::Failed(error),
-        }
-        found.extend(self.settle());
-        Ok(found)
-    }
-
-    /// Why each account still waiting at the end has no answer: its lookup
-    /// was in flight, or never attempted. Retrying is safe either way.
-    pub fn finish(&self) -> Vec<(usize, Outcome)> {
-        let page_in_flight = self.page_in_flight();
-        (0..self.waiting.len())
-            .filter(|&i| self.waiting[i])
-            .map(|i| {
-                let outcome = if page_in_flight || self.describe[i] == Describe::InFlight {
-                    Outcome::failed(
-                        FailCode::MembershipUnknown,
-                        "AWS Organizations membership could not be determined: the lookup was still in flight when the function had to answer; not invited, retrying is safe",
-                    )
-                } else {
-                    Outcome::failed(
-                        FailCode::NotAttempted,
-                        "AWS Organizations membership could not be determined: not attempted because the invocation's deadline was near; not invited, retrying is safe",
-                    )
-                };
-                (i, outcome)
-            })
-            .collect()
-    }
-
-    fn page_in_flight(&self) -> bool {
+    pub(super) fn page_in_flight(&self) -> bool {
         matches!(self.listing, Listing::Active { asked: Some(_), .. })
     }
 
-    fn settled(&mut self, i: usize, membership: Membership) -> Found {
-        self.waiting[i] = false;
-        self.left -= 1;
-        match membership {
-            Membership::Member { org_id } => Found::Member(i, org_id),
-            Membership::NotMember => Found::Outside(i),
+    /// The race's mode now; `None` for the other strategies.
+    fn mode(&self) -> Option<Mode> {
+        if self.strategy != Strategy::Race {
+            return None;
         }
+        let evidence = self.current_evidence();
+        let listing = matches!(self.listing, Listing::Active { .. });
+        Some(evidence.mode(self.slots, listing))
     }
 
-    /// Every account still waiting is outside the organization.
-    fn all_outside(&mut self) -> Vec<Found> {
-        let waiting: Vec<usize> = (0..self.waiting.len())
-            .filter(|&i| self.waiting[i])
-            .collect();
-        self.left = 0;
-        waiting
-            .into_iter()
-            .map(|i| {
-                self.waiting[i] = false;
-                Found::Outside(i)
-            })
-            .collect()
-    }
-
-    fn no_organization(&mut self) -> Vec<Found> {
-        self.no_organization = true;
-        self.listing = Listing::Finished;
-        self.queue.clear();
-        for i in 0..self.waiting.len() {
-            if self.waiting[i] {
-                self.describe[i] = Describe::NotPlanned;
-            }
-        }
-        self.all_outside()
-    }
-
-    /// Before anything is created or invited, an `AccessDenied` fails the
-    /// invocation. After, failing it would hide what was done, so the accounts
-    /// still unknown are reported unprocessed instead.
-    fn denied(&mut self, message: String, changed: bool) -> Result<(), Fatal> {
-        if !changed {
-            return Err(Fatal::OrganizationsAccessDenied(message));
-        }
-        let error = format!("AccessDeniedException: {message}");
-        self.listing = Listing::Failed(error.clone());
-        self.queue.clear();
-        for i in 0..self.waiting.len() {
-            if self.waiting[i] {
-                self.describe[i] = Describe::Failed(error.clone());
-            }
-        }
-        Ok(())
-    }
-
-    /// Reports the accounts whose membership can no longer be learned.
-    fn settle(&mut self) -> Vec<Found> {
-        if self.left == 0 {
-            return Vec::new();
-        }
-        let listing_alive = match &self.listing {
-            Listing::Active { asked, .. } => asked.is_some() || !self.wrapping_up,
-            _ => false,
+    /// The evidence with the figures derived from the lookup's state.
+    fn current_evidence(&self) -> Evidence {
+        let pages = self.hits_after.len();
+        let recent_pages = pages.div_ceil(2);
+        let before = match pages - recent_pages {
+            0 => 0,
+            older => self.hits_after[older - 1],
         };
-        if listing_alive {
-            return Vec::new();
+        Evidence {
+            left: self.left,
+            recent_pages,
+            recent_hits: self.evidence.hits - before,
+            ..self.evidence
         }
-        let mut found = Vec::new();
-        for i in 0..self.waiting.len() {
-            if !self.waiting[i] {
-                continue;
-            }
-            let error = match &self.describe[i] {
-                Describe::InFlight => continue,
-                Describe::Queued if !self.wrapping_up => continue,
-                Describe::Failed(error) => error.clone(),
-                _ => match &self.listing {
-                    Listing::Failed(error) => error.clone(),
-                    _ => continue, // reported by `finish`: not attempted
-                },
-            };
-            self.waiting[i] = false;
-            self.left -= 1;
-            found.push(Found::Unknown(
-                i,
-                Outcome::failed(
-                    FailCode::MembershipUnknown,
-                    format!(
-                        "AWS Organizations membership could not be determined ({error}); not invited"
-                    ),
-                ),
-            ));
+    }
+
+    /// Describes wanted in flight: all slots but the listing's, or what the
+    /// race's mode says.
+    fn describes_wanted(&self) -> usize {
+        match self.mode() {
+            Some(mode) => describe_slots(mode, self.slots),
+            None => self.slots,
         }
-        found
+    }
+
+    /// The race ends the listing, between pages, once describing is sure
+    /// to finish first and a page settles less than a describe would.
+    fn abandon_if_beaten(&mut self) {
+        let between_pages = matches!(self.listing, Listing::Active { asked: None, .. });
+        if between_pages && self.mode() == Some(Mode::Describe { listing: false }) {
+            self.listing = Listing::Abandoned;
+        }
     }
 }
