@@ -58,7 +58,7 @@ impl Default for Settings {
     }
 }
 
-/// `MAX_CALLS_IN_FLIGHT` when it is not set (bench/bench.py reads it here).
+/// `MAX_CALLS_IN_FLIGHT` when it is not set (bench/bound.py reads it here).
 pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 5;
 
 /// Upper bound for `MAX_CALLS_IN_FLIGHT`; beyond it the APIs throttle anyway.

@@ -8,7 +8,7 @@ use aws_sdk_organizations::operation::list_accounts::ListAccountsError;
 use super::error::error_text;
 use crate::plan::{AccountsPage, Membership, OrgError};
 
-/// Organizations' largest `ListAccounts` page (bench/bench.py reads it here).
+/// Organizations' largest `ListAccounts` page (bench/bound.py reads it here).
 pub const LIST_PAGE: i32 = 20;
 
 /// `AccountNotFoundException` means the account is not in the organization.

@@ -4,7 +4,7 @@
 //! bound (`bench/bound.py`, `lower_bound`) in rounds, to compare with.
 
 use crate::event::{Email, Named, Request};
-use crate::plan::{Call, Options, Phase, Plan, triage};
+use crate::plan::{Call, Options, Phase, Plan, RegionSetup, triage};
 use crate::testing::{FakeAws, PerAccount, World, account_id};
 
 /// Calls in flight per service, and the batch and page sizes, as deployed.
@@ -123,11 +123,16 @@ pub fn run(case: &Case) -> Run {
     let options = Options {
         slots: SLOTS,
         dry_run: false,
-        detector_id: None,
         message: None,
         disable_email_notification: false,
         check_organizations: true,
         known_pages: None,
+        regions: vec![RegionSetup {
+            name: crate::testing::OWN_REGION.into(),
+            detector_id: None,
+        }],
+        multi_region: false,
+        member_role: None,
     };
     let org: std::collections::HashSet<&String> = case.org.iter().collect();
     let members: PerAccount<String> = case

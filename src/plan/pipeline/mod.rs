@@ -23,7 +23,7 @@ use crate::response::{FailCode, Outcome, SkipCode};
 pub use step::Intent;
 use step::{Held, Step};
 
-/// GuardDuty's limit of accounts per member call (bench/bench.py reads it here).
+/// GuardDuty's limit of accounts per member call (bench/bound.py reads it here).
 pub const BATCH: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
