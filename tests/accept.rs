@@ -326,3 +326,23 @@ async fn the_administrator_comes_from_sts_when_the_arn_names_none() {
         .unwrap();
     assert_eq!(emu.count("GetCallerIdentity"), 1, "once per process");
 }
+
+#[tokio::test]
+async fn without_arn_or_sts_the_administrator_comes_from_a_member_record() {
+    let emu = sample().await;
+    emu.inject("GetCallerIdentity", Fault::AccessDenied, 1);
+    emu.add_member_role("141414141414", SAMPLE_MEMBER_ROLE_NAME, None);
+    emu.add_member_detector("141414141414", "us-east-1", "d141414");
+    let inviter = accepting(&emu, with_role(None, false)).await;
+    let event = json!({"accountIds": ["141414141414"]});
+    let response = inviter
+        .invite(&event.to_string(), None, Some(Duration::from_secs(30)))
+        .await
+        .map(single)
+        .unwrap();
+    assert_eq!(response.enabled_accounts.unwrap(), ["141414141414"]);
+    assert_eq!(
+        emu.administrator_of("141414141414", "us-east-1").as_deref(),
+        Some(ADMIN)
+    );
+}

@@ -107,6 +107,10 @@ fn record(member: &Member) -> Option<MemberRecord> {
         status: MemberStatus::parse(member.relationship_status().unwrap_or_default()),
         email: member.email().map(str::to_owned),
         invited_at: member.invited_at().map(str::to_owned),
+        administrator_id: member
+            .administrator_id()
+            .or(member.master_id())
+            .map(str::to_owned),
     })
 }
 

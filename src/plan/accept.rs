@@ -408,7 +408,7 @@ impl Accept {
     }
 }
 
-const ADMINISTRATOR_UNKNOWN: &str = "the administrator account is not known (the function's ARN names none, and STS GetCallerIdentity did not answer), so its invitation cannot be told from others";
+const ADMINISTRATOR_UNKNOWN: &str = "the administrator account is not known (the function's ARN names none, STS GetCallerIdentity did not answer, and no member record read named it), so its invitation cannot be told from others";
 
 /// `ACCEPT_FAILED`, saying where the invitation stands and why the accept
 /// failed.

@@ -251,6 +251,9 @@ pub struct MemberRecord {
     pub email: Option<String>,
     /// When the account was last invited (GuardDuty's `invitedAt`).
     pub invited_at: Option<String>,
+    /// The administrator account the record belongs to (GuardDuty's
+    /// `administratorId`): the caller's own account.
+    pub administrator_id: Option<String>,
 }
 
 /// One account GuardDuty left unprocessed in a call's answer.

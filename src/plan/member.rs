@@ -84,6 +84,7 @@ mod tests {
             status,
             email: Some(email.into()),
             invited_at: Some("2026-11-30T12:00:00.000Z".into()),
+            administrator_id: None,
         }
     }
 

@@ -361,6 +361,10 @@ impl Plan {
                 }
             }
             (Owner::Pipeline(r), reply) => {
+                if let (Reply::Members(Ok(records)), Some(sessions)) = (&reply, &mut self.sessions)
+                {
+                    sessions.learn_administrator(records);
+                }
                 let pipeline = &mut self.pipelines[r];
                 let events = match reply {
                     Reply::Detectors(answer) => pipeline.on_detectors(id, answer)?,

@@ -134,6 +134,7 @@ fn the_invitation_email_goes_out_once_in_the_first_region_that_invites() {
         status,
         email: None,
         invited_at: None,
+        administrator_id: None,
     };
     // The second Region answers first: X and Y are invitable there.
     let (first, second) = if region(&reads[0].1) == "eu-west-1" {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::call::{Call, CallError, CallId, Credentials, MemberSession};
+use super::call::{Call, CallError, CallId, Credentials, MemberRecord, MemberSession};
 
 /// The member role, as the settings and the function's ARN give it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,14 @@ impl Sessions {
 
     pub fn role(&self) -> &MemberRole {
         &self.role
+    }
+
+    /// The administrator's account as a member record names it, when
+    /// neither the function's ARN nor STS did.
+    pub fn learn_administrator(&mut self, records: &[MemberRecord]) {
+        if self.role.administrator.is_none() {
+            self.role.administrator = records.iter().find_map(|r| r.administrator_id.clone());
+        }
     }
 
     pub fn in_flight(&self) -> usize {

@@ -27,6 +27,7 @@ fn record(account_id: &str, status: MemberStatus) -> MemberRecord {
         status,
         email: Some("old@example.com".into()),
         invited_at: None,
+        administrator_id: None,
     }
 }
 

@@ -192,6 +192,7 @@ impl FakeAws {
                                 status: MemberStatus::parse(&w.members.get(id)?),
                                 email: Some(format!("{id}@recorded.example.com")),
                                 invited_at: None,
+                                administrator_id: Some(ADMIN.into()),
                             })
                         })
                         .collect()),
