@@ -28,7 +28,7 @@ def rust_const(path: str, name: str) -> int:
 
 
 SLOTS = rust_const("src/config.rs", "DEFAULT_MAX_CALLS_IN_FLIGHT")  # calls in flight per service
-BATCH = rust_const("src/plan/pipeline/mod.rs", "BATCH")  # InviteMembers accounts per call
+BATCH = rust_const("src/plan/pipeline/machine.rs", "BATCH")  # InviteMembers accounts per call
 PAGE = rust_const("src/aws/organizations.rs", "LIST_PAGE")  # ListAccounts page size
 SEED = 42
 TARGET_RATIO = 1.3

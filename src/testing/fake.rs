@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::{ADMIN, OTHER_ADMIN, OWN_REGION, PerAccount, is_account_id};
+use super::accounts::{ADMIN, OTHER_ADMIN, OWN_REGION, PerAccount, is_account_id};
 use crate::aws::organizations::LIST_PAGE;
 use crate::engine::Aws;
 use crate::plan::{

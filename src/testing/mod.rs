@@ -6,109 +6,12 @@
 //! feature (as the AWS SDK gates its test helpers); the `bootstrap` build
 //! never has it.
 
+mod accounts;
+mod check;
 mod fake;
 
-use std::collections::HashMap;
-
+pub use accounts::{
+    ADMIN, OTHER_ADMIN, OWN_REGION, PerAccount, account_id, account_ids, is_account_id,
+};
+pub use check::assert_exactly_once;
 pub use fake::{FakeAws, Fault, World};
-
-use crate::response::Response;
-
-/// The administrator's own account the tests invoke as.
-pub const ADMIN: &str = "999999999999";
-
-/// Another administrator, whose invitations wait in every member account of
-/// the fake and must never be accepted.
-pub const OTHER_ADMIN: &str = "888888888888";
-
-/// The Region the fake says the function runs in.
-pub const OWN_REGION: &str = "us-east-1";
-
-/// The 12-digit account ID `base + n`.
-pub fn account_id(base: u64, n: usize) -> String {
-    let id = format!("{:012}", base + n as u64);
-    assert_eq!(id.len(), 12, "{id} is not 12 digits");
-    id
-}
-
-/// `count` consecutive account IDs from `base`.
-pub fn account_ids(base: u64, count: usize) -> Vec<String> {
-    (0..count).map(|n| account_id(base, n)).collect()
-}
-
-/// Exactly 12 ASCII digits, checked here without the code under test.
-pub fn is_account_id(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Every distinct account of `named` appears in exactly one list of
-/// `response`, nothing else appears, and each list keeps the order in which
-/// `named` first names its accounts.
-pub fn assert_exactly_once<S: AsRef<str>>(named: &[S], response: &Response) {
-    let mut position: HashMap<&str, usize> = HashMap::new();
-    for id in named {
-        let next = position.len();
-        position.entry(id.as_ref()).or_insert(next);
-    }
-    let mut listed: Vec<&str> = response.accounts().collect();
-    listed.sort_unstable();
-    let mut distinct: Vec<&str> = position.keys().copied().collect();
-    distinct.sort_unstable();
-    assert_eq!(listed, distinct, "each account exactly once: {response:?}");
-    let skipped = response.skipped_accounts.iter().map(|s| &s.account_id);
-    let unprocessed = response.unprocessed_accounts.iter().map(|u| &u.account_id);
-    let lists: [Vec<&String>; 4] = [
-        response.invited_accounts.iter().collect(),
-        response.would_invite_accounts.iter().flatten().collect(),
-        skipped.collect(),
-        unprocessed.collect(),
-    ];
-    for list in lists {
-        assert!(
-            list.windows(2)
-                .all(|w| position[w[0].as_str()] < position[w[1].as_str()]),
-            "input order kept: {list:?}"
-        );
-    }
-}
-
-/// Something per account: listed one by one, or by a rule (for instance on
-/// the ID's digits) for the accounts the list does not hold.
-pub struct PerAccount<T> {
-    pub listed: HashMap<String, T>,
-    pub rule: Option<fn(&str) -> Option<T>>,
-}
-
-impl<T: Clone> PerAccount<T> {
-    pub fn by(rule: fn(&str) -> Option<T>) -> Self {
-        PerAccount {
-            listed: HashMap::new(),
-            rule: Some(rule),
-        }
-    }
-
-    pub fn get(&self, id: &str) -> Option<T> {
-        self.listed
-            .get(id)
-            .cloned()
-            .or_else(|| self.rule.and_then(|rule| rule(id)))
-    }
-}
-
-impl<T> Default for PerAccount<T> {
-    fn default() -> Self {
-        PerAccount {
-            listed: HashMap::new(),
-            rule: None,
-        }
-    }
-}
-
-impl<T> FromIterator<(String, T)> for PerAccount<T> {
-    fn from_iter<I: IntoIterator<Item = (String, T)>>(iter: I) -> Self {
-        PerAccount {
-            listed: iter.into_iter().collect(),
-            rule: None,
-        }
-    }
-}

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Describe, Found, Listing, Lookup};
+use super::machine::{Describe, Found, Listing, Lookup};
 use crate::plan::call::{AccountsPage, CallId, Fatal, Membership, OrgError};
 
 impl Lookup {

@@ -1,7 +1,7 @@
 //! What the lookup reports of the accounts it could not settle, and the
 //! settling common to every answer.
 
-use super::{Describe, Found, Listing, Lookup};
+use super::machine::{Describe, Found, Listing, Lookup};
 use crate::plan::call::{Fatal, Membership};
 use crate::response::{FailCode, Outcome};
 

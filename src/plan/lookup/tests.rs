@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use super::estimate::{Evidence, Mode};
+use super::machine::*;
 use super::sim::{Case, Run, lower_bound, run};
-use super::*;
+use crate::plan::{Call, CallId};
 use crate::plan::{OrgError, Reply};
 use crate::testing::{FakeAws, World};
 

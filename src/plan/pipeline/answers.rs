@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use super::machine::{Detector, Event, Pipeline, call_failed};
 use super::step::{Held, Step};
-use super::{Detector, Event, Pipeline, call_failed};
 use crate::plan::call::{CallError, CallId, Fatal, MemberRecord, Rejected};
 use crate::plan::member::{Next, next_step};
 use crate::response::{FailCode, Outcome};

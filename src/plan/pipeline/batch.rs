@@ -1,8 +1,9 @@
 //! When a batch goes out and what it says: full batches, or the rest once
 //! nothing more can join; invitations with or without the e-mail.
 
+use super::machine::{BATCH, Flow, Pipeline};
+use super::step::Intent;
 use super::step::Step;
-use super::{BATCH, Flow, Intent, Pipeline};
 use crate::plan::call::Call;
 
 impl Pipeline {
