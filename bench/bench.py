@@ -18,10 +18,7 @@ import argparse
 import json
 import math
 import os
-import platform
-import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,87 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests/e2e"))
 
 from bound import BATCH, LATENCY_MS, ORG_SIZE, ORG_SIZES, PAGE, SEED, SIZES, SLOTS, lower_bound  # noqa: E402
 from coldstart import cold_start, sizes  # noqa: E402
+from common import (DETECTOR, Checks, calls_ratio, case_event, git_describe, invoke_measured, machine,  # noqa: E402
+                    median_rows, start_function, strategy_of, vm_hwm_kb)
 from harness import BOOTSTRAP, ROOT, Emulator, Function, RuntimeApi  # noqa: E402
 from report import bounds_text, case_targets, footer, markdown, table, targets  # noqa: E402
 
 HELLO = Path(os.environ.get("INVITER_HELLO", ROOT / "target/release/hello"))
-DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
-
-# -------------------------------------------------------------------- events
-
-
-def make_ids(org_ids: list[str], n: int, rng: random.Random) -> tuple[list[str], list[str], list[str]]:
-    """(event, inside, outside): half of `n` drawn from the organization
-    (spread over its pages; as many as it holds, if fewer), the rest outside
-    it, interleaved (inside first), the outside ones left over at the end."""
-    org = set(org_ids)
-    inside = rng.sample(org_ids, min(n // 2, len(org_ids)))
-    outside: list[str] = []
-    while len(outside) < n - len(inside):
-        candidate = str(rng.randrange(100_000_000_000, 1_000_000_000_000))
-        if candidate not in org and candidate not in outside and candidate != "999999999999":
-            outside.append(candidate)
-    event = [x for pair in zip(inside, outside) for x in pair]
-    event += outside[len(inside):]
-    return event, inside, outside
-
-
-def summary_lines(log: str) -> list[dict]:
-    out = []
-    for line in log.splitlines():
-        try:
-            v = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(v, dict) and v.get("fields", {}).get("message") == "invocation summary":
-            out.append(v["fields"])
-    return out
-
-
-def vm_hwm_kb(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def cpu_ns(pid: int) -> int | None:
-    """CPU time the process has used, all threads (`/proc/<pid>/schedstat`)."""
-    try:
-        return sum(int(Path(f"/proc/{pid}/task/{t}/schedstat").read_text().split()[0])
-                   for t in os.listdir(f"/proc/{pid}/task"))
-    except (OSError, ValueError):
-        return None
-
-
-def strategy_of(counts: dict) -> str:
-    d, l = counts.get("DescribeAccount", 0), counts.get("ListAccounts", 0)
-    if d and l:
-        return "Race"
-    if d:
-        return "Describe"
-    if l:
-        return "List"
-    return "None"
-
 
 # --------------------------------------------------------------------- cases
-
-
-class Checks:
-    def __init__(self):
-        self.failed: list[str] = []
-        self.passed = 0
-
-    def __call__(self, ok: bool, what: str) -> None:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed.append(what)
-            print(f"CHECK FAILED: {what}", file=sys.stderr)
 
 
 def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED, half_enabled: bool = False,
@@ -122,11 +46,7 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED, half
     emu = Emulator("--large-org", str(org_size), "--seed", str(seed), "--latency-ms", str(LATENCY_MS))
     runtime = fn = None
     try:
-        org_ids = emu.control("GET", "org-accounts")["accountIds"]
-        assert len(org_ids) == org_size
-        # The 2,000-account organization keeps the events of earlier runs.
-        salt = 0 if org_size == ORG_SIZE else org_size * 104_729
-        event, inside, outside = make_ids(org_ids, n, random.Random(seed * 7919 + n + salt))
+        event, inside, outside = case_event(emu, n, seed, org_size)
         label = f"org {org_size}, N={n}" if org_size != ORG_SIZE else f"N={n}"
         enabled = outside[::2] if half_enabled else []
         removed = [a for a in outside if a not in set(enabled)]
@@ -134,32 +54,16 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED, half
             emu.control("POST", "members", {"detectorId": DETECTOR, "accountIds": enabled, "status": "Enabled"})
         if empty_pages:
             emu.control("POST", "empty-pages", {"every": empty_pages})
-        emu.reset_calls()
-        runtime = RuntimeApi()
-        fn = Function(runtime, emu.endpoint, {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
-        time.sleep(1.0)  # init is done long before; the first invocation is then not paying for it
-        init_calls = sum(emu.stats()["counts"].values())
-        check(init_calls == 0, f"{label}: no AWS call at init (saw {init_calls})")
-        check(fn.proc.poll() is None, f"{label}: bootstrap is running")
+        runtime, fn = start_function(emu, {}, label, check)
         rows = []
         for phase in ("first", "warm"):
             # The same work in both phases: the outside accounts are Removed
             # members again (the first run left them Invited, which a re-run
             # rightly skips).
             emu.control("POST", "members", {"detectorId": DETECTOR, "accountIds": removed, "status": "Removed"})
-            emu.reset_calls()
-            cpu_before = cpu_ns(fn.proc.pid)
-            status, body, secs = runtime.invoke({"accountIds": event})
-            cpu_after = cpu_ns(fn.proc.pid)
-            cpu_ms = round((cpu_after - cpu_before) / 1e6, 2) if cpu_before is not None and cpu_after else None
-            stats = emu.stats()
-            recorded = emu.calls()
-            aws_span = (max(c["endMs"] or c["startMs"] for c in recorded) - min(c["startMs"] for c in recorded)
-                        if recorded else 0.0)
-            counts = stats["counts"]
-            in_flight = stats["maxInFlight"]
-            summaries = summary_lines(fn.logs())
-            summary = summaries[-1] if summaries else {}
+            m = invoke_measured(emu, runtime, fn, {"accountIds": event})
+            status, body, recorded, summary = m["status"], m["body"], m["recorded"], m["summary"]
+            counts, in_flight = m["counts"], m["in_flight"]
             warm = phase == "warm"
             bound = lower_bound(n, len(removed), warm, org_size=org_size, empty_pages=empty_pages)
             ok = status == 200 and isinstance(body, dict)
@@ -203,14 +107,14 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED, half
                       f"{label} first: no more ListAccounts than pages ({counts.get('ListAccounts', 0)} <= {pages})")
                 if bound["model"] == "describe" and bound["describe_rounds"] <= 2:
                     check(counts.get("ListAccounts", 0) == 0, f"{label} first: describes only for a small event")
-            wall_ms = secs * 1000.0
+            wall_ms = m["wall_ms"]
             elapsed = summary.get("elapsed_ms")
             rows.append(dict(
                 n=n, phase=phase, empty_pages=empty_pages, half_enabled=half_enabled, org_size=org_size,
                 wall_ms=round(wall_ms, 1),
                 function_ms=elapsed,
-                aws_span_ms=round(aws_span, 1),
-                cpu_ms=cpu_ms,
+                aws_span_ms=m["aws_span_ms"],
+                cpu_ms=m["cpu_ms"],
                 bound=bound,
                 ratio=round(wall_ms / bound["ms"], 3) if bound["ms"] else None,
                 function_ratio=round(elapsed / bound["ms"], 3) if (elapsed is not None and bound["ms"]) else None,
@@ -230,36 +134,6 @@ def run_case(n: int, check: Checks, empty_pages: int = 0, seed: int = SEED, half
         for part in (fn, runtime, emu):
             if part:
                 part.stop()
-
-
-def calls_ratio(calls: int, bound_calls: int) -> float | None:
-    """Organizations calls over those of the strategy the lower bound uses;
-    None when both are zero (a warm invocation that asks nothing)."""
-    if bound_calls:
-        return round(calls / bound_calls, 3)
-    return None if calls == 0 else math.inf
-
-
-def median_rows(runs: list[list[dict]]) -> list[dict]:
-    """Per invocation (first, warm): the run with the median harness wall
-    time, carrying every run's wall and function times."""
-    out = []
-    for rows in zip(*runs):
-        ranked = sorted(rows, key=lambda r: r["wall_ms"])
-        row = dict(ranked[len(ranked) // 2])
-        row["wall_ms_runs"] = [r["wall_ms"] for r in rows]
-        row["function_ms_runs"] = [r["function_ms"] for r in rows]
-        row["aws_span_ms_runs"] = [r["aws_span_ms"] for r in rows]
-        row["aws_span_ms"] = sorted(row["aws_span_ms_runs"])[len(rows) // 2]
-        cpu = sorted(r["cpu_ms"] for r in rows if r.get("cpu_ms") is not None)
-        row["cpu_ms"] = cpu[len(cpu) // 2] if cpu else None
-        fms = sorted(r["function_ms"] for r in rows if r["function_ms"] is not None)
-        if fms:
-            row["function_ms"] = fms[len(fms) // 2]
-            row["function_ratio"] = round(row["function_ms"] / row["bound"]["ms"], 3)
-        row["runs"] = len(rows)
-        out.append(row)
-    return out
 
 
 def runtime_overhead(hello: Path, invokes: int = 30) -> dict:
@@ -283,18 +157,6 @@ def runtime_overhead(hello: Path, invokes: int = 30) -> dict:
                 invokes=invokes)
 
 
-def machine() -> dict:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return dict(cpu=cpu, nproc=os.cpu_count(), system=f"{platform.system()} {platform.release()}")
-
-
 def update_readme(out: Path, md: str) -> None:
     """Puts the latest results between the markers of bench/README.md."""
     readme = out / "README.md"
@@ -307,17 +169,6 @@ def update_readme(out: Path, md: str) -> None:
         return
     start = text.index("\n", start) + 1
     readme.write_text(text[:start] + md.strip() + "\n" + text[end:])
-
-
-def git_describe() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
-                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        return head + (" + uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 def main() -> int:

@@ -30,6 +30,8 @@ def rust_const(path: str, name: str) -> int:
 SLOTS = rust_const("src/config.rs", "DEFAULT_MAX_CALLS_IN_FLIGHT")  # calls in flight per service
 BATCH = rust_const("src/plan/pipeline/machine.rs", "BATCH")  # InviteMembers accounts per call
 PAGE = rust_const("src/aws/organizations.rs", "LIST_PAGE")  # ListAccounts page size
+# Member-side GuardDuty calls in flight across every member account and Region, per slot.
+MEMBER_SLOTS = SLOTS * rust_const("src/plan/mod.rs", "MEMBER_CALLS_PER_SLOT")
 SEED = 42
 TARGET_RATIO = 1.3
 RSS_TARGET_MB = 32
@@ -109,3 +111,48 @@ def bound_formula(b: dict) -> str:
         f" = {b['rounds_by_describe']}; list: {b['pages']} pages + ceil({b['invite_calls']} invites/{SLOTS})"
         f" = {b['rounds_by_list']}) = {b['rounds']} rounds"
     )
+
+
+def member_lower_bound(n: int, outside: int, org_size: int = ORG_SIZE) -> dict:
+    """The first invocation with a member role (one Region): the lookup as
+    lower_bound() models it, then each outside account's chain AssumeRole,
+    the member's ListDetectors, the administrator's InviteMembers (the
+    fewest: ceil(outside/BATCH), as lower_bound() counts them), the member's
+    ListInvitations and AcceptAdministratorInvitation, one round each. STS
+    has SLOTS calls in flight, the member side MEMBER_SLOTS. For each lookup
+    strategy, the larger of
+      chain: the last outside account is known in round `last` (describe:
+             ceil(n/SLOTS); list: every page), then AssumeRole, ListDetectors
+             and its invitation, and the tail: the last invitation's `b`
+             accounts (the rest after full batches) each make two member
+             calls after it, MEMBER_SLOTS at a time: max(2, ceil(2b/MEMBER_SLOTS));
+      STS:   the first outside account is known in round `first` (describe: 1;
+             list: every page), the AssumeRoles take ceil(outside/SLOTS)
+             rounds, then ListDetectors, the invitation and the tail;
+    and the cheaper strategy counts."""
+    base = lower_bound(n, outside, False, org_size=org_size)
+    invites = math.ceil(outside / BATCH)
+    last_batch = outside - BATCH * (invites - 1) if invites else 0
+    tail = max(2, math.ceil(2 * last_batch / MEMBER_SLOTS)) if outside else 0
+    sts_rounds = math.ceil(outside / SLOTS)
+    by = {}
+    for model, last, first in (("describe", base["describe_rounds"], 1), ("list", base["pages"], base["pages"])):
+        chain = last + 3 + tail
+        sts = first + sts_rounds + 2 + tail
+        by[model] = dict(last=last, first=first, chain=chain, sts=sts, rounds=max(chain, sts, base[f"rounds_by_{model}"]))
+    model = min(by, key=lambda m: by[m]["rounds"])
+    rounds = by[model]["rounds"]
+    return dict(rounds=rounds, ms=rounds * LATENCY_MS, model=model, by=by, tail=tail, last_batch=last_batch,
+                invite_calls=invites, sts_rounds=sts_rounds, member_slots=MEMBER_SLOTS, pages=base["pages"],
+                describe_rounds=base["describe_rounds"], org_calls=n if model == "describe" else base["pages"],
+                lookup_rounds=base["rounds"])
+
+
+def member_bound_formula(b: dict) -> str:
+    parts = []
+    for model, v in b["by"].items():
+        parts.append(f"{model}: max(chain {v['last']} + 3 + tail {b['tail']} = {v['chain']}, "
+                     f"STS {v['first']} + ceil(O/{SLOTS})={b['sts_rounds']} + 2 + tail {b['tail']} = {v['sts']})"
+                     f" = {v['rounds']}")
+    return (f"min({'; '.join(parts)}) = {b['rounds']} rounds (tail: the last invitation's {b['last_batch']} "
+            f"accounts × 2 member calls / {b['member_slots']} at once)")
