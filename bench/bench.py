@@ -30,7 +30,10 @@ from coldstart import cold_start, sizes  # noqa: E402
 from common import (DETECTOR, Checks, calls_ratio, case_event, git_describe, invoke_measured, machine,  # noqa: E402
                     median_rows, start_function, strategy_of, vm_hwm_kb)
 from harness import BOOTSTRAP, ROOT, Emulator, Function, RuntimeApi  # noqa: E402
-from report import bounds_text, case_targets, footer, markdown, table, targets  # noqa: E402
+from member import run_member_cases  # noqa: E402
+from regions import run_region_cases  # noqa: E402
+from report import (bounds_text, case_targets, footer, markdown, region_targets, regions_text,  # noqa: E402
+                    table, targets)
 
 HELLO = Path(os.environ.get("INVITER_HELLO", ROOT / "target/release/hello"))
 
@@ -173,7 +176,7 @@ def update_readme(out: Path, md: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", nargs="?", default="all", choices=("all", "coldstart", "size", "cases", "render"))
+    ap.add_argument("what", nargs="?", default="all", choices=("all", "coldstart", "size", "cases", "regions", "render"))
     ap.add_argument("--bootstrap", type=Path, default=BOOTSTRAP)
     ap.add_argument("--hello", type=Path, default=HELLO)
     ap.add_argument("--starts", type=int, default=25)
@@ -201,7 +204,7 @@ def main() -> int:
 
     cases = []
     org_sizes = [int(x) for x in args.orgs.split(",")]
-    for org_size in org_sizes:
+    for org_size in (org_sizes if args.what != "regions" else []):
         for n in (int(x) for x in args.sizes.split(",")):
             print(f"case org {org_size}, N={n} ({args.repeat} fresh processes) ...", file=sys.stderr)
             runs = [run_case(n, check, org_size=org_size)["rows"] for _ in range(args.repeat)]
@@ -211,6 +214,12 @@ def main() -> int:
         cases += run_case(1000, check, empty_pages=2)["rows"]
         print("case N=200 with half the outside accounts Enabled members already ...", file=sys.stderr)
         cases += median_rows([run_case(200, check, half_enabled=True)["rows"] for _ in range(3)])
+    extra = {}
+    if args.what in ("all", "regions"):
+        print(f"Regions: N=200 in 1 and 4 Regions ({args.repeat} fresh processes each, in turns) ...", file=sys.stderr)
+        extra["region_cases"], extra["regions"] = run_region_cases(check, args.repeat)
+        print("member role: N=200, first invocation (3 fresh processes) ...", file=sys.stderr)
+        extra["member_cases"] = run_member_cases(check, 3)
     overhead = runtime_overhead(args.hello)
     results = dict(
         runtime_api_overhead=overhead,
@@ -221,6 +230,7 @@ def main() -> int:
         settings=dict(latency_ms=LATENCY_MS, org_size=ORG_SIZE, org_sizes=org_sizes, slots=SLOTS, batch=BATCH,
                       page=PAGE, seed=SEED),
         cases=cases,
+        **extra,
     )
     if args.what == "all":
         print("cold start ...", file=sys.stderr)
@@ -230,9 +240,12 @@ def main() -> int:
     print(table(results))
     print()
     print(bounds_text(results))
-    if args.what == "cases":
+    if extra:
         print()
-        for t, ok, v in case_targets(results):
+        print(regions_text(results))
+    if args.what in ("cases", "regions"):
+        print()
+        for t, ok, v in (case_targets(results) if args.what == "cases" else region_targets(results)):
             print(f"{'HOLDS' if ok else 'MISSES'}  {t}: {v}")
     if args.what == "all":
         print()

@@ -4,7 +4,7 @@ targets (both ratios' worst) and bench/README.md's results block."""
 from __future__ import annotations
 
 from bound import (COLD_TARGET_RATIO, LATENCY_MS, ORG_SIZE, RSS_TARGET_MB, SIZE_TARGET_MB, SLOTS, TARGET_RATIO,
-                   bound_formula)
+                   bound_formula, member_bound_formula)
 
 
 # ------------------------------------------------------------------- report
@@ -125,7 +125,7 @@ def case_targets(results: dict) -> list[tuple[str, bool, str]]:
 
 
 def targets(results: dict) -> list[tuple[str, bool, str]]:
-    out = case_targets(results)
+    out = case_targets(results) + region_targets(results)
     cs, sz = results["cold_start"], results["sizes"]
     out.append((f"cold start ≤ {COLD_TARGET_RATIO} × hello", cs["ratio"] <= COLD_TARGET_RATIO, f"{cs['ratio']:.2f}"))
     out.append(("no AWS call at init", cs["aws_calls_at_init"] == 0, str(cs["aws_calls_at_init"])))
@@ -151,6 +151,10 @@ def markdown(results: dict) -> str:
         "",
         bounds_text(results),
         "",
+        "Regions (the same 200-account event in 1 and 4 Regions) and the member role:",
+        "",
+        regions_text(results),
+        "",
         "```",
         footer(results),
         "```",
@@ -167,3 +171,67 @@ def markdown(results: dict) -> str:
 def repeats_text(results: dict) -> str:
     runs = sorted({r.get("runs", 1) for r in results["cases"] if not r["empty_pages"] and not r.get("half_enabled")})
     return "median of " + " or ".join(str(n) for n in runs) + " fresh processes per case (see the row's runs)"
+
+
+# ------------------------------------------------- Regions and member role
+
+
+def region_table(results: dict) -> str:
+    """The same 200-account event in 1 and in 4 Regions, first and warm."""
+    head = ("| Regions | invocation | wall ms (harness) | best wall ms | function ms | lower bound ms (1 Region) "
+            "| Org calls | GuardDuty calls | max GD in flight per Region | peak RSS |")
+    lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+    for r in results.get("region_cases", []):
+        gd = sum(n for ops in r["gd_calls_by_region"].values() for n in ops.values())
+        rss = f"{r['peak_rss_kb'] / 1024:.1f} MiB" if r.get("peak_rss_kb") else "?"
+        lines.append(f"| {r['regions']} | {r['phase']} | {r['wall_ms']:.1f} | {best_wall(r):.1f} | {r['function_ms']} "
+                     f"| {r['bound']['ms']} | {r['org_calls']} | {gd} | {r['gd_max_in_flight']} | {rss} |")
+    return "\n".join(lines)
+
+
+def member_table(results: dict) -> str:
+    head = ("| N | invocation | wall ms (harness) | function ms | lower bound ms | ratio | calls "
+            "| max in flight STS / member side | peak RSS |")
+    lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+    for r in results.get("member_cases", []):
+        rss = f"{r['peak_rss_kb'] / 1024:.1f} MiB" if r.get("peak_rss_kb") else "?"
+        member = " ".join(f"member {k}={v}" for k, v in sorted(r["member_calls"].items()))
+        lines.append(f"| {r['n']} | {r['phase']} (member role) | {r['wall_ms']:.1f} | {r['function_ms']} "
+                     f"| {r['bound']['ms']} | {r['ratio']:.2f} | {fmt_calls(r['calls'])}; of them {member} "
+                     f"| {r['sts_max_in_flight']} / {r['member_max_in_flight']} | {rss} |")
+    return "\n".join(lines)
+
+
+def regions_text(results: dict) -> str:
+    """Both tables, the member case's bound, and the 4-Region figures."""
+    parts = [region_table(results), "", member_table(results)]
+    for r in results.get("member_cases", []):
+        parts += ["", f"Member-role bound: {member_bound_formula(r['bound'])} × {LATENCY_MS} ms = {r['bound']['ms']} ms"]
+    return "\n".join(parts)
+
+
+def region_targets(results: dict) -> list[tuple[str, bool, str]]:
+    """Issue 10's figures: 4 Regions against 1, from the same run."""
+    cmp = results.get("regions")
+    if not cmp:
+        return []
+    k = len(cmp["regions"])
+    out = []
+    for phase, v in cmp["phases"].items():
+        out.append((f"{phase}: wall with {k} Regions ≤ {TARGET_RATIO} × 1 Region (medians, harness)",
+                    v["wall_ratio"] <= TARGET_RATIO,
+                    f"{v['wall_ms'][1]:.1f} / {v['wall_ms'][0]:.1f} ms = {v['wall_ratio']:.2f} "
+                    f"(median of the pairs {v['median_pair_wall_ratio']:.2f})"))
+        d, p = v["describes"], v["pages"]
+        out.append((f"{phase}: Organizations calls with {k} Regions as with 1 Region (the same describes; "
+                    "listing pages within one: the race's timing)", d[0] == d[1] and abs(p[0] - p[1]) <= 1,
+                    f"{v['org_calls'][1]} vs {v['org_calls'][0]} (DescribeAccount {d[1]} vs {d[0]}, "
+                    f"ListAccounts {p[1]} vs {p[0]})"))
+        out.append((f"{phase}: GuardDuty calls with {k} Regions = {k} × 1 Region",
+                    v["gd_calls"][1] == k * v["gd_calls"][0], f"{v['gd_calls'][1]} vs {v['gd_calls'][0]}"))
+        out.append((f"{phase}: ≤ {SLOTS} GuardDuty calls in flight per Region", v["gd_max_in_flight_per_region"] <= SLOTS,
+                    str(v["gd_max_in_flight_per_region"])))
+    rss = max(v["peak_rss_kb"] for v in cmp["phases"].values())
+    out.append((f"peak RSS with {k} Regions ≤ {cmp['rss_goal_mb']} MB", rss * 1024 <= cmp["rss_goal_mb"] * 1_000_000,
+                f"{rss / 1024:.1f} MiB"))
+    return out
