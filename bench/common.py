@@ -49,16 +49,23 @@ def case_event(emu: Emulator, n: int, seed: int, org_size: int) -> tuple[list[st
     return make_ids(org_ids, n, random.Random(seed * 7919 + n + salt))
 
 
-def summary_lines(log: str) -> list[dict]:
+def json_records(log: str) -> list[dict]:
+    """The JSON objects among the function's output lines (its JSON logs and
+    its metrics records); other lines are skipped."""
     out = []
     for line in log.splitlines():
         try:
             v = json.loads(line)
         except ValueError:
             continue
-        if isinstance(v, dict) and v.get("fields", {}).get("message") == "invocation summary":
-            out.append(v["fields"])
+        if isinstance(v, dict):
+            out.append(v)
     return out
+
+
+def summary_lines(log: str) -> list[dict]:
+    """The fields of each "invocation summary" log line."""
+    return [v["fields"] for v in json_records(log) if v.get("fields", {}).get("message") == "invocation summary"]
 
 
 def vm_hwm_kb(pid: int) -> int | None:

@@ -5,12 +5,11 @@ the member role")."""
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 
 from bound import BATCH, LATENCY_MS, ORG_SIZE, PAGE, SEED, SLOTS, lower_bound
-from common import (ADMIN, DETECTOR, Checks, calls_ratio, case_event, invoke_measured, median_rows,
+from common import (ADMIN, DETECTOR, Checks, calls_ratio, case_event, invoke_measured, json_records, median_rows,
                     start_function, strategy_of, vm_hwm_kb)
 from harness import Emulator
 
@@ -40,15 +39,7 @@ def by_region(recorded: list[dict], service: str) -> dict[str, dict[str, int]]:
 
 def emf_records(log: str) -> list[dict]:
     """The embedded-metric-format records the function printed."""
-    out = []
-    for line in log.splitlines():
-        try:
-            v = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(v, dict) and "_aws" in v:
-            out.append(v)
-    return out
+    return [v for v in json_records(log) if "_aws" in v]
 
 
 def check_answer(body: dict, regions: tuple[str, ...], inside: list[str], outside: list[str], where: str,
