@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -468,8 +469,9 @@ SETTINGS = (
 
 def demo(event_file: str) -> int:
     """Starts the sample stack and invokes the function with `cargo lambda
-    invoke --data-file`, as a user would; prints the response. The settings
-    in SETTINGS come from this process's environment."""
+    invoke --data-file`, as a user would; prints the response, and the
+    function's own output (its summary line and metrics records) to stderr.
+    The settings in SETTINGS come from this process's environment."""
     env = {name: os.environ[name] for name in SETTINGS if name in os.environ}
     with Stack(env=env) as stack:
         result = subprocess.run(
@@ -482,10 +484,10 @@ def demo(event_file: str) -> int:
             print(json.dumps(json.loads(out), indent=2))
         except json.JSONDecodeError:
             print(out or result.stderr.strip())
+        print("== the function's output (logs, metrics records)", file=sys.stderr)
+        print(stack.function.logs() if stack.function else "", file=sys.stderr, end="")
         return result.returncode
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(demo(sys.argv[1] if len(sys.argv) > 1 else "events/direct.json"))
