@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -445,6 +446,29 @@ class Stack:
 
     def invoke(self, payload, timeout: float = 120.0):
         return self.runtime.invoke(payload, timeout)
+
+    def invoke_failing_init(self, payload, timeout: float = 60.0):
+        """Invokes a function whose init fails, and returns the answer.
+
+        A process that fails init reports it through /runtime/init/error and
+        exits. cargo lambda hands that report to the invocation queued at
+        that moment, and drops it when none is queued yet (the invocation may
+        still be on its way, on a busy machine), so fresh processes are
+        started, as Lambda would, until one's report answers it. Each must
+        exit non-zero."""
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=self.invoke(payload, timeout=timeout)))
+        t.start()
+        deadline = time.monotonic() + timeout - 10
+        while True:
+            assert self.function.proc.wait(timeout=10) != 0, "init failed, so the process exits non-zero"
+            t.join(timeout=0.5)
+            if not t.is_alive() or time.monotonic() > deadline:
+                break
+            self.start_function()
+        t.join(timeout=15)
+        assert "r" in result, "the invocation was not answered"
+        return result["r"]
 
     def stop(self) -> None:
         for part in (self.function, self.runtime, self.emulator):

@@ -5,7 +5,6 @@ response checked; so are the typed errors, the init error and the logs."""
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -177,27 +176,8 @@ def test_organizations_access_denied(stack):
 
 
 def test_bad_setting_is_reported_through_init_error():
-    import threading
-    import time
     with Stack(env={"ORGANIZATIONS_CHECK": "sometimes"}) as stack:
-        result = {}
-        t = threading.Thread(target=lambda: result.update(r=stack.invoke(["111111111111"], timeout=60)))
-        t.start()
-        # A process that fails init reports it through /runtime/init/error and
-        # exits. cargo lambda hands that report to the invocation queued at
-        # that moment, and drops it when none is queued yet (the invocation
-        # may still be on its way, on a busy machine), so fresh processes are
-        # started, as Lambda would, until one's report answers it.
-        deadline = time.monotonic() + 50
-        while True:
-            assert stack.function.proc.wait(timeout=10) != 0, "init failed, so the process exits non-zero"
-            t.join(timeout=0.5)
-            if not t.is_alive() or time.monotonic() > deadline:
-                break
-            stack.start_function()
-        t.join(timeout=15)
-        assert "r" in result, "the invocation was not answered"
-        status, body, _ = result["r"]
+        status, body, _ = stack.invoke_failing_init(["111111111111"])
         assert body["errorType"] == "ConfigurationError", body
         assert "ORGANIZATIONS_CHECK" in body["errorMessage"]
         assert stack.emulator.calls() == []

@@ -191,7 +191,7 @@ def test_a_dry_run_with_a_member_role_calls_nothing_in_member_accounts():
 
 def test_enable_member_detectors_without_a_role_is_a_configuration_error():
     with Stack(env={"ENABLE_MEMBER_DETECTORS": "true"}) as stack:
-        status, body, _ = stack.invoke(["111111111111"])
+        status, body, _ = stack.invoke_failing_init(["111111111111"])
         assert body["errorType"] == "ConfigurationError", body
         assert "MEMBER_ROLE_NAME" in body["errorMessage"]
 
