@@ -267,6 +267,8 @@ mod organizations;
 mod regions;
 mod reply;
 mod sample;
+#[cfg(feature = "sdk")]
+pub mod sdk;
 mod server;
 mod space;
 mod state;

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_sdk_guardduty::config::{Credentials, Region};
+
 use emulator::Emulator;
 use guardduty_inviter::aws::AwsClients;
 use guardduty_inviter::config::Settings;
@@ -21,16 +20,7 @@ pub use guardduty_inviter::testing::ADMIN;
 /// SDK clients for `endpoint`, built as `aws_config` defaults would be, with
 /// short retry backoffs so throttling tests finish quickly.
 pub async fn clients(endpoint: &str) -> AwsClients {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(endpoint)
+    let config = emulator::sdk::config_loader(endpoint, "us-east-1")
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)

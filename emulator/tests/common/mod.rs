@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
-use aws_sdk_guardduty::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_guardduty::config::SharedCredentialsProvider;
 use aws_sdk_guardduty::error::SdkError;
 use aws_sdk_guardduty::types::{AccountDetail, UnprocessedAccount};
 use emulator::Emulator;
@@ -27,23 +26,14 @@ pub enum Retry {
     Fast,
 }
 
-/// An SDK configuration for `emu` in `region`, with the static
-/// (administrator) key `AKIDEXAMPLE`.
+/// An SDK configuration for `emu` in `region`, signed with the
+/// administrator's static key.
 pub async fn config_in(
     emu: &Emulator,
     region: &'static str,
     retry: Retry,
 ) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
-        .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(emu.endpoint());
+    let mut loader = emulator::sdk::config_loader(&emu.endpoint(), region);
     if retry == Retry::Fast {
         loader = loader
             .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(5)));
