@@ -17,6 +17,7 @@ mod accept;
 mod call;
 mod lookup;
 mod member;
+mod options;
 mod pipeline;
 mod session;
 mod triage;
@@ -37,65 +38,13 @@ pub use call::{
 };
 pub use lookup::{Found, Learned, Lookup, Strategy, choose_strategy};
 pub use member::{Next, next_step};
+pub use options::{Finished, MEMBER_CALLS_PER_SLOT, Options, Phase, RegionSetup};
 pub use pipeline::{BATCH, Event, Flow, Intent, InvitationText, Pipeline, Setup};
 pub use session::{Assumed, MemberRole, Sessions};
+use triage::{Sorted, sort};
 pub use triage::{Triaged, triage};
 
 use crate::response::{Outcome, SkipCode};
-
-/// How far the invocation is from its deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
-    /// Start whatever is useful.
-    Normal,
-    /// Start no new Organizations lookup; send partial batches now rather
-    /// than wait to fill them.
-    WrappingUp,
-    /// Start nothing.
-    Stopped,
-}
-
-/// One Region to work in, with its detector if it is given or remembered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegionSetup {
-    pub name: String,
-    pub detector_id: Option<String>,
-}
-
-/// Per-invocation settings the plan needs.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub slots: usize,
-    pub dry_run: bool,
-    pub message: Option<String>,
-    pub disable_email_notification: bool,
-    /// False with `ORGANIZATIONS_CHECK=off`: every candidate is outside.
-    pub check_organizations: bool,
-    /// Organizations page count seen by this warm process, if any.
-    pub known_pages: Option<usize>,
-    /// The Regions, in the response's order (at least one).
-    pub regions: Vec<RegionSetup>,
-    /// The multi-Region response: a Region without a usable detector is
-    /// `REGION_UNAVAILABLE` rather than an error.
-    pub multi_region: bool,
-    /// `MEMBER_ROLE_NAME` is set: the member side accepts.
-    pub member_role: Option<MemberRole>,
-}
-
-/// Member-side calls in flight at once, across every member account and
-/// Region, per slot of `MAX_CALLS_IN_FLIGHT`: each member account has its
-/// own GuardDuty quotas, so this bounds the function's own concurrency (its
-/// connections and memory), not a shared quota.
-pub const MEMBER_CALLS_PER_SLOT: usize = 4;
-
-/// One Region's outcomes, at the end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finished {
-    pub region: String,
-    pub detector_id: Option<String>,
-    /// One per account, in input order.
-    pub outcomes: Vec<(String, Outcome)>,
-}
 
 /// The machine a call in flight belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -130,44 +79,16 @@ impl Plan {
         known: impl Fn(&str) -> Option<Membership>,
         opts: Options,
     ) -> Plan {
-        let n = triaged.len();
+        let Sorted {
+            ids,
+            emails,
+            decided,
+            settled,
+            unknown,
+            candidates,
+        } = sort(triaged, known, opts.check_organizations);
+        let n = ids.len();
         let slots = opts.slots.max(1);
-        let mut ids = Vec::with_capacity(n);
-        let mut emails = Vec::with_capacity(n);
-        let mut decided = Vec::new();
-        let mut settled = Vec::new();
-        let mut unknown = Vec::new();
-        let mut candidates = Vec::new();
-        for (i, (id, triaged)) in triaged.into_iter().enumerate() {
-            match triaged {
-                Triaged::Decided(outcome) => {
-                    emails.push(None);
-                    decided.push((i, outcome));
-                }
-                Triaged::Candidate(email) => {
-                    emails.push(email);
-                    let membership = if opts.check_organizations {
-                        known(&id)
-                    } else {
-                        Some(Membership::NotMember)
-                    };
-                    match membership {
-                        Some(Membership::Member { org_id }) => {
-                            settled.push(Found::Member(i, org_id))
-                        }
-                        Some(Membership::NotMember) => {
-                            candidates.push(i);
-                            settled.push(Found::Outside(i))
-                        }
-                        None => {
-                            candidates.push(i);
-                            unknown.push(i)
-                        }
-                    }
-                }
-            }
-            ids.push(id);
-        }
         let index = ids
             .iter()
             .enumerate()
