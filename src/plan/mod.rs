@@ -18,6 +18,7 @@ mod call;
 mod lookup;
 mod member;
 mod options;
+mod outcomes;
 mod pipeline;
 mod session;
 mod triage;
@@ -39,6 +40,7 @@ pub use call::{
 pub use lookup::{Found, Learned, Lookup, Strategy, choose_strategy};
 pub use member::{Next, next_step};
 pub use options::{Finished, MEMBER_CALLS_PER_SLOT, Options, Phase, RegionSetup};
+use outcomes::Outcomes;
 pub use pipeline::{BATCH, Event, Flow, Intent, InvitationText, Pipeline, Setup};
 pub use session::{Assumed, MemberRole, Sessions};
 use triage::{Sorted, sort};
@@ -59,9 +61,7 @@ pub struct Plan {
     ids: Vec<String>,
     emails: Vec<Option<String>>,
     index: HashMap<String, usize>,
-    /// Per Region, per account.
-    outcome: Vec<Vec<Option<Outcome>>>,
-    done: usize,
+    outcomes: Outcomes,
     slots: usize,
     lookup: Lookup,
     pipelines: Vec<Pipeline>,
@@ -123,8 +123,7 @@ impl Plan {
             ids,
             emails,
             index,
-            outcome: vec![vec![None; n]; pipelines.len()],
-            done: 0,
+            outcomes: Outcomes::new(pipelines.len(), n),
             slots,
             lookup: Lookup::new(n, unknown, slots, opts.known_pages),
             pipelines,
@@ -138,7 +137,7 @@ impl Plan {
             next_id: 0,
         };
         for (i, outcome) in decided {
-            plan.record_all(i, outcome);
+            plan.outcomes.record_all(i, outcome);
         }
         for i in candidates {
             for pipeline in &mut plan.pipelines {
@@ -155,7 +154,7 @@ impl Plan {
 
     /// True once every account has its outcome in every Region.
     pub fn is_done(&self) -> bool {
-        self.done == self.ids.len() * self.pipelines.len()
+        self.outcomes.is_complete()
     }
 
     /// The first Region's detector, if some account needed GuardDuty and it
@@ -339,41 +338,28 @@ impl Plan {
     /// outcome if their call is in flight; retrying them is safe either way.
     pub fn finish_regions(mut self) -> Vec<Finished> {
         for (i, outcome) in self.lookup.finish() {
-            self.record_all(i, outcome);
+            self.outcomes.record_all(i, outcome);
         }
         for r in 0..self.pipelines.len() {
             let waiting = self.pipelines[r].finish();
             let accepting = self.accepts[r].finish();
             for (i, outcome) in waiting.into_iter().chain(accepting) {
-                self.record(r, i, outcome);
+                self.outcomes.record(r, i, outcome);
             }
         }
         let Plan {
             ids,
-            outcome,
+            outcomes,
             pipelines,
             ..
         } = self;
         pipelines
             .iter()
-            .zip(outcome)
+            .zip(outcomes.into_rows())
             .map(|(pipeline, outcomes)| Finished {
                 region: pipeline.region().to_owned(),
                 detector_id: pipeline.detector_id().map(str::to_owned),
-                outcomes: ids
-                    .iter()
-                    .cloned()
-                    .zip(outcomes)
-                    .map(|(id, outcome)| {
-                        let outcome = outcome.unwrap_or_else(|| {
-                            Outcome::failed(
-                                crate::response::FailCode::OutcomeUnknown,
-                                "outcome unknown; retrying is safe",
-                            )
-                        });
-                        (id, outcome)
-                    })
-                    .collect(),
+                outcomes: ids.iter().cloned().zip(outcomes).collect(),
             })
             .collect()
     }
@@ -398,7 +384,8 @@ impl Plan {
                         Some(org) => format!("managed by AWS Organizations ({org})"),
                         None => "managed by AWS Organizations".to_owned(),
                     };
-                    self.record_all(i, Outcome::skipped(SkipCode::OrganizationMember, reason));
+                    self.outcomes
+                        .record_all(i, Outcome::skipped(SkipCode::OrganizationMember, reason));
                 }
                 Found::Outside(i) => {
                     for r in 0..self.pipelines.len() {
@@ -410,7 +397,7 @@ impl Plan {
                     for pipeline in &mut self.pipelines {
                         pipeline.withdraw(i);
                     }
-                    self.record_all(i, outcome);
+                    self.outcomes.record_all(i, outcome);
                 }
             }
         }
@@ -424,9 +411,9 @@ impl Plan {
             let Some(sessions) = self.sessions.as_mut() else {
                 match event {
                     Event::Decided(i, outcome) | Event::Pending(i, outcome) => {
-                        self.record(r, i, outcome)
+                        self.outcomes.record(r, i, outcome)
                     }
-                    Event::Invited(i) => self.record(r, i, Outcome::Invited),
+                    Event::Invited(i) => self.outcomes.record(r, i, Outcome::Invited),
                     Event::Gated(i) => self.pipelines[r].release(i),
                 }
                 continue;
@@ -435,7 +422,7 @@ impl Plan {
             let events = match event {
                 Event::Decided(i, outcome) => {
                     accept.forget(i);
-                    self.record(r, i, outcome);
+                    self.outcomes.record(r, i, outcome);
                     continue;
                 }
                 Event::Invited(i) => accept.after_invite(i, sessions),
@@ -452,23 +439,9 @@ impl Plan {
                 accept::Event::Release(i) => self.pipelines[r].release(i),
                 accept::Event::Decided(i, outcome) => {
                     self.pipelines[r].withdraw(i);
-                    self.record(r, i, outcome);
+                    self.outcomes.record(r, i, outcome);
                 }
             }
-        }
-    }
-
-    fn record_all(&mut self, i: usize, outcome: Outcome) {
-        for r in 0..self.pipelines.len() {
-            self.record(r, i, outcome.clone());
-        }
-    }
-
-    /// The first outcome recorded for an account in a Region is its last.
-    fn record(&mut self, r: usize, i: usize, outcome: Outcome) {
-        if self.outcome[r][i].is_none() {
-            self.outcome[r][i] = Some(outcome);
-            self.done += 1;
         }
     }
 }
