@@ -47,9 +47,9 @@ def run_member(check: Checks, seed: int = SEED) -> list[dict]:
                   f"{label}: every organization account skipped")
             check(body.get("unprocessedAccounts") == [], f"{label}: nothing unprocessed")
         assumed = [c for c in recorded if c["op"] == "AssumeRole"]
-        check(len(assumed) == len(outside), f"{label}: one AssumeRole per outside account ({len(assumed)})")
-        check(not any(c["op"] == "AssumeRole" and c.get("accounts") and set(c["accounts"]) & set(inside)
-                      for c in recorded), f"{label}: no role assumed in an organization account")
+        roles_in = sorted(a for c in assumed for a in c["accounts"])
+        check(roles_in == sorted(outside),
+              f"{label}: one AssumeRole per outside account, none in another ({len(assumed)} calls)")
         sts_peak = peak_in_flight(assumed)
         check(sts_peak <= SLOTS, f"{label}: at most {SLOTS} AssumeRole calls in flight (saw {sts_peak})")
         member_calls = [c for c in recorded if c["service"] == "guardduty" and c["account"] != ADMIN]
