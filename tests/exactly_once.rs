@@ -283,3 +283,87 @@ proptest! {
         }
     }
 }
+
+/// Found by the property above (shrunk): the listing's third page is denied
+/// after a member role was already assumed for the one outside account.
+/// Failing the invocation then would say nothing was done while the member
+/// account had been acted in; the accounts still unknown are reported
+/// instead, and the outside account goes on to be accepted.
+#[test]
+fn a_denial_after_a_role_was_assumed_is_reported_per_account() {
+    let members: Vec<String> = (0..120).map(|n| account_id(ORG, n)).collect();
+    let mut named = vec![account_id(OUTSIDE, 0)];
+    named.extend(
+        [
+            4, 5, 6, 7, 8, 0, 14, 30, 15, 16, 9, 1, 17, 18, 19, 20, 10, 40, 41, 42, 43,
+        ]
+        .map(|n| account_id(ORG, n)),
+    );
+    let event = json!({
+        "accounts": named.iter().map(|id| json!({"accountId": id, "email": "sec@example.com"})).collect::<Vec<_>>(),
+        "regions": ["us-east-1", "eu-west-2"],
+    });
+    let aws = FakeAws::new(World {
+        organization: Some(members),
+        org_id: "o-test".into(),
+        // Round-robin over the calls in the order they are made: the first
+        // page is slow, the third (the 8th call) denied.
+        faults: vec![Fault::Slow(1), Fault::None, Fault::None, Fault::Denied],
+        regions_without_detector: vec!["eu-west-2".into()],
+        ..World::default()
+    });
+    let settings = Settings {
+        member_role: Some(MemberRoleSettings {
+            name: "GuardDutyInviterMember".into(),
+            external_id: None,
+            create_detectors: false,
+        }),
+        ..Settings::default()
+    };
+    let inviter = Inviter::new(aws, settings);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(inviter.invite(&event.to_string(), Some(ADMIN), None));
+    let aws = inviter.aws();
+    assert_eq!(
+        aws.made("AssumeRole"),
+        1,
+        "the scenario: a role assumed before the denial"
+    );
+    let denied_after = aws
+        .calls()
+        .iter()
+        .position(|c| matches!(c, Call::AssumeRole { .. }))
+        < aws
+            .calls()
+            .iter()
+            .rposition(|c| matches!(c, Call::ListAccounts { .. }));
+    assert!(
+        denied_after,
+        "the scenario: a page asked after the role: {:?}",
+        aws.calls()
+    );
+    let multi = answer
+        .expect("not an invocation-wide error")
+        .multi()
+        .expect("a multi-Region answer");
+    let first = &multi.regions[0].response;
+    assert_exactly_once(&named, first);
+    assert_eq!(
+        first.enabled_accounts.as_deref(),
+        Some(&[account_id(OUTSIDE, 0)][..])
+    );
+    let unknown: Vec<&str> = first
+        .unprocessed_accounts
+        .iter()
+        .filter(|u| u.code == FailCode::MembershipUnknown && u.result.contains("AccessDenied"))
+        .map(|u| u.account_id.as_str())
+        .collect();
+    assert!(
+        !unknown.is_empty(),
+        "the accounts the denied page would have settled: {first:?}"
+    );
+}

@@ -256,7 +256,8 @@ impl Plan {
         let Some(owner) = self.owners.remove(&id) else {
             return Ok(());
         };
-        let changed = self.pipelines.iter().any(Pipeline::changed);
+        let changed = self.pipelines.iter().any(Pipeline::changed)
+            || self.sessions.as_ref().is_some_and(Sessions::started);
         match (owner, reply) {
             (Owner::Lookup, Reply::Account(answer)) => {
                 let found = self.lookup.on_account(id, answer, &self.ids, changed)?;

@@ -67,6 +67,16 @@ impl Sessions {
         &self.role
     }
 
+    /// True once some role was asked for: from then on the invocation has
+    /// acted in member accounts (and may create detectors there), so, like a
+    /// create or an invite, it must not end in an invocation-wide error that
+    /// says nothing was done.
+    pub fn started(&self) -> bool {
+        self.state
+            .iter()
+            .any(|s| !matches!(s, State::Unwanted | State::Queued))
+    }
+
     /// The administrator's account as a member record names it, when
     /// neither the function's ARN nor STS did.
     pub fn learn_administrator(&mut self, records: &[MemberRecord]) {

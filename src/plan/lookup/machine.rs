@@ -180,9 +180,9 @@ impl Lookup {
         self.describing.len() + usize::from(self.page_in_flight())
     }
 
-    /// Creating and inviting wait until each kind of Organizations call in
-    /// use has answered once without `AccessDenied`, so that a denied lookup
-    /// fails the invocation before anything is changed. A listing that ended
+    /// Creating, inviting and assuming member roles wait until each kind of
+    /// Organizations call in use has answered once without `AccessDenied`, so
+    /// that a denied lookup fails the invocation before anything is done. A listing that ended
     /// (failed, or abandoned by the race) is no longer in use.
     pub fn gate_open(&self) -> bool {
         if self.left == 0 {

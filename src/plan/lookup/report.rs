@@ -66,9 +66,10 @@ impl Lookup {
         self.all_outside()
     }
 
-    /// Before anything is created or invited, an `AccessDenied` fails the
-    /// invocation. After, failing it would hide what was done, so the accounts
-    /// still unknown are reported unprocessed instead.
+    /// Before anything is created or invited and before any member role is
+    /// assumed, an `AccessDenied` fails the invocation. After, failing it
+    /// would hide what was done, so the accounts still unknown are reported
+    /// unprocessed instead.
     pub(super) fn denied(&mut self, message: String, changed: bool) -> Result<(), Fatal> {
         if !changed {
             return Err(Fatal::OrganizationsAccessDenied(message));
