@@ -31,7 +31,7 @@ SLOTS = rust_const("src/config.rs", "DEFAULT_MAX_CALLS_IN_FLIGHT")  # calls in f
 BATCH = rust_const("src/plan/pipeline/machine.rs", "BATCH")  # InviteMembers accounts per call
 PAGE = rust_const("src/aws/organizations.rs", "LIST_PAGE")  # ListAccounts page size
 # Member-side GuardDuty calls in flight across every member account and Region, per slot.
-MEMBER_SLOTS = SLOTS * rust_const("src/plan/mod.rs", "MEMBER_CALLS_PER_SLOT")
+MEMBER_SLOTS = SLOTS * rust_const("src/plan/options.rs", "MEMBER_CALLS_PER_SLOT")
 SEED = 42
 TARGET_RATIO = 1.3
 RSS_TARGET_MB = 32
