@@ -119,8 +119,8 @@
 //!     900..=43200, and at most 3600, the roles' `MaxSessionDuration`:
 //!     [`STS_DURATION_EXCEEDS`]). A role that does not exist
 //!     ([`Emulator::add_member_role`]) or whose external ID the request does
-//!     not give exactly is 403 `AccessDenied` "User: <caller ARN> is not
-//!     authorized to perform: sts:AssumeRole on resource: <RoleArn>". Success
+//!     not give exactly is 403 `AccessDenied` "User: `<caller ARN>` is not
+//!     authorized to perform: sts:AssumeRole on resource: `<RoleArn>`". Success
 //!     issues `ASIA…` credentials for one hour (or `DurationSeconds`) and
 //!     `AssumedRoleUser` `arn:aws:sts::<account>:assumed-role/<name>/<session>`.
 //!   - GetCallerIdentity answers the acting identity's `Account`, `Arn` and

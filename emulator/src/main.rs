@@ -1,8 +1,12 @@
 //! `emulator [--port N] [--sample-org] [--large-org N] [--seed S] [--latency-ms MS]`
 //!
-//! Starts the GuardDuty + Organizations emulator on `127.0.0.1:N` (0 = any
-//! port), prints `listening http://127.0.0.1:PORT` on stdout and serves until
-//! SIGINT / SIGTERM. See the library docs for the `/_emulator/` control plane.
+//! Starts the emulator (GuardDuty, Organizations, AWS Account ListRegions,
+//! STS) on `127.0.0.1:N` (0 = any port), prints `listening
+//! http://127.0.0.1:PORT` on stdout and serves until SIGINT / SIGTERM. Every
+//! service and Region is served on that one port (point `AWS_ENDPOINT_URL`,
+//! or each `AWS_ENDPOINT_URL_<SERVICE>`, at it). Regions, member accounts,
+//! roles and invitations are seeded through the `/_emulator/` control plane
+//! (see the library docs); `--sample-org` seeds them too.
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -53,6 +53,18 @@ pub async fn clients_with(
     )
 }
 
+/// Clients with the SDK's default (standard) retry configuration.
+pub async fn clients(emu: &Emulator) -> (aws_sdk_guardduty::Client, aws_sdk_organizations::Client) {
+    clients_with(emu, Retry::Default).await
+}
+
+/// Standard retry (3 attempts) with a short backoff, to keep fault tests fast.
+pub async fn fast_clients(
+    emu: &Emulator,
+) -> (aws_sdk_guardduty::Client, aws_sdk_organizations::Client) {
+    clients_with(emu, Retry::Fast).await
+}
+
 /// A GuardDuty client in `region` (fast retries).
 pub async fn guardduty_in(emu: &Emulator, region: &'static str) -> aws_sdk_guardduty::Client {
     aws_sdk_guardduty::Client::new(&config_in(emu, region, Retry::Fast).await)
@@ -236,4 +248,32 @@ pub async fn control(
     let addr = emu.local_addr().to_string();
     let (status, _, out) = request(&addr, method, &format!("/_emulator/{path}"), &[], &text).await;
     (status, serde_json::from_str(&out).unwrap_or_default())
+}
+
+/// The exact wordings of FIELD-NOTES.md section 3.
+pub const NOT_A_MEMBER: &str = "The request is rejected because the given account ID is not an associated member of account the current account.";
+pub const ALREADY_A_MEMBER: &str = "The request is rejected because the given account ID is already a member or associated member of the current account.";
+pub const ALREADY_INVITED: &str = "The request is rejected because the current account has already invited or is already the GuardDuty master of the given member account ID.";
+
+/// One account ID per status: 100000000000, 100000000001, ...
+pub fn status_ids() -> Vec<(String, &'static str)> {
+    emulator::MEMBER_STATUSES
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("{:012}", 100_000_000_000u64 + i as u64), *s))
+        .collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn is_iso8601_millis(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 24
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
 }
