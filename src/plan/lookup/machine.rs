@@ -182,8 +182,9 @@ impl Lookup {
 
     /// Creating, inviting and assuming member roles wait until each kind of
     /// Organizations call in use has answered once without `AccessDenied`, so
-    /// that a denied lookup fails the invocation before anything is done. A listing that ended
-    /// (failed, or abandoned by the race) is no longer in use.
+    /// that a denied lookup fails the invocation before anything is done. A
+    /// listing that ended (failed, or abandoned by the race) is no longer in
+    /// use.
     pub fn gate_open(&self) -> bool {
         if self.left == 0 {
             return true;
