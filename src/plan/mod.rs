@@ -119,13 +119,14 @@ impl Plan {
             .iter()
             .map(|region| Accept::new(n, region.name.clone()))
             .collect();
+        let lookup = Lookup::new(&ids, unknown, slots, opts.known_pages);
         let mut plan = Plan {
             ids,
             emails,
             index,
             outcomes: Outcomes::new(pipelines.len(), n),
             slots,
-            lookup: Lookup::new(n, unknown, slots, opts.known_pages),
+            lookup,
             pipelines,
             accepts,
             sessions: opts

@@ -49,6 +49,14 @@ const Z_SHIFT: f64 = 3.0;
 /// ListDetectors, then GetMembers, must fit before it ends to gain anything.
 const PROBE_MIN_PAGES_LEFT: f64 = 3.0;
 
+/// A probe settles an account the listing would have settled anyway: after
+/// the first (made before anything is known), probes are kept within this
+/// share of the pages the listing is expected to read at the least (read,
+/// and the low end of the estimate of those left), so that they cannot
+/// make a listing of an organization that holds the whole event cost much
+/// more than its pages.
+const PROBE_SHARE: f64 = 0.25;
+
 /// What the lookup's calls have shown so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Evidence {
@@ -171,8 +179,10 @@ impl Evidence {
         };
         if pages_left.high <= describe_rounds {
             let midpoint = (pages_left.low + pages_left.high) / 2.0;
+            let budget = PROBE_SHARE * (self.pages as f64 + pages_left.low);
             let probe = !self.outside_known
                 && self.probes <= self.pages
+                && (self.probes + 1) as f64 <= budget.max(1.0)
                 && midpoint >= PROBE_MIN_PAGES_LEFT;
             Mode::List { probe }
         } else if pages_left.low >= describe_rounds {

@@ -40,6 +40,20 @@ pub fn choose_strategy(unknown: usize, slots: usize, known_pages: Option<usize>)
     }
 }
 
+/// A fixed pseudo-random key for an account ID: its digits folded into a
+/// number, then SplitMix64's finalizer, so that neighbouring IDs land far
+/// apart. Written out rather than `std`'s hasher, whose output may change
+/// between Rust releases: the same event is looked up in the same order by
+/// every build.
+fn scatter(id: &str) -> u64 {
+    let mut z = id
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(257).wrapping_add(u64::from(b)));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// What the lookup settled for one account (by its index in the plan).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
@@ -119,9 +133,23 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    /// A lookup of `unknown` among `n` accounts.
-    pub fn new(n: usize, unknown: Vec<usize>, slots: usize, known_pages: Option<usize>) -> Self {
+    /// A lookup of the accounts `unknown` (indices into `ids`).
+    pub fn new(
+        ids: &[String],
+        mut unknown: Vec<usize>,
+        slots: usize,
+        known_pages: Option<usize>,
+    ) -> Self {
+        let n = ids.len();
         let strategy = choose_strategy(unknown.len(), slots, known_pages);
+        if strategy == Strategy::Race {
+            // The race's estimate and its probes take the describes as a
+            // random sample of the event, but events are seldom in random
+            // order (organization accounts first, say, or sorted): describe
+            // in an order the event's own order does not decide, the same
+            // for the same accounts.
+            unknown.sort_by_cached_key(|&i| scatter(&ids[i]));
+        }
         let mut accounts = vec![Account::default(); n];
         let mut describe = vec![Describe::NotPlanned; n];
         let describing = matches!(strategy, Strategy::Describe | Strategy::Race);

@@ -87,6 +87,15 @@ impl Case {
         case
     }
 
+    /// Every account of the event is in the organization (as many as it
+    /// holds): no probe can find one outside.
+    pub fn all_inside(org_size: usize, n: usize, seed: u64) -> Case {
+        let mut case = Case::bench(org_size, 0, seed);
+        case.event = case.org[..n.min(org_size)].to_vec();
+        case.inside = case.event.len();
+        case
+    }
+
     pub fn pages(&self) -> usize {
         self.org.len().div_ceil(PAGE).max(1)
     }
