@@ -69,21 +69,23 @@ def lower_bound(n: int, outside: int, warm: bool, org_size: int = ORG_SIZE, empt
         # after its read, reads and invites sharing the GuardDuty slots.
         reads = math.ceil(outside / BATCH)
         rounds = guardduty_rounds(reads, invites)
-        parts = dict(org_rounds=0, detector_rounds=0, read_calls=reads, invite_calls=invites,
+        parts = dict(floor_rounds=rounds, floor_ms=rounds * LATENCY_MS,
+                     org_rounds=0, detector_rounds=0, read_calls=reads, invite_calls=invites,
                      invite_rounds=invite_rounds, org_calls=0,
                      model="warm: organizations and detector known; reads, then invites")
     else:
         # The fastest a clairvoyant strategy could go: ListDetectors at once,
         # every account's record read side by side with the lookup.
         reads = math.ceil(n / BATCH)
-        read_rounds = math.ceil(reads / SLOTS)
         describe_rounds = math.ceil(n / SLOTS)
-        tail = 1 if invites else 0
-        gd_rounds = detector_rounds + guardduty_rounds(reads, invites)
-        by_describe = max(max(describe_rounds, detector_rounds + read_rounds) + tail, gd_rounds)
-        by_list = max(pages, detector_rounds + read_rounds) + invite_rounds
+        by_describe, by_list = first_rounds(describe_rounds, pages, detector_rounds, reads, invites)
         rounds = min(by_describe, by_list)
+        # The contract's floor: ListDetectors only once an Organizations
+        # answer has shown an account outside (SPEC.md: the detector is
+        # looked up only when some account needs it), so a round later.
+        floor = min(first_rounds(describe_rounds, pages, detector_rounds + 1, reads, invites)) if invites else rounds
         parts = dict(
+            floor_rounds=floor, floor_ms=floor * LATENCY_MS,
             describe_rounds=describe_rounds, pages=pages, detector_rounds=detector_rounds,
             read_calls=reads, invite_calls=invites, invite_rounds=invite_rounds,
             rounds_by_describe=by_describe, rounds_by_list=by_list,
@@ -92,6 +94,18 @@ def lower_bound(n: int, outside: int, warm: bool, org_size: int = ORG_SIZE, empt
             org_calls=(n if by_describe <= by_list else pages),
         )
     return dict(rounds=rounds, ms=rounds * LATENCY_MS, **parts)
+
+
+def first_rounds(describe_rounds: int, pages: int, detector_rounds: int, reads: int, invites: int) -> tuple[int, int]:
+    """A first invocation's rounds by describing and by listing, with the
+    detector known after `detector_rounds` and every account's record read
+    side by side with the lookup (lower_bound())."""
+    read_rounds = math.ceil(reads / SLOTS)
+    tail = 1 if invites else 0
+    gd_rounds = detector_rounds + guardduty_rounds(reads, invites)
+    by_describe = max(max(describe_rounds, detector_rounds + read_rounds) + tail, gd_rounds)
+    by_list = max(pages, detector_rounds + read_rounds) + math.ceil(invites / SLOTS)
+    return by_describe, by_list
 
 
 def guardduty_rounds(reads: int, invites: int) -> int:
@@ -110,6 +124,7 @@ def bound_formula(b: dict) -> str:
         f"min(describe: max(ceil(U/{SLOTS})={b['describe_rounds']}, ListDetectors {b['detector_rounds']}) + 1 tail"
         f" = {b['rounds_by_describe']}; list: {b['pages']} pages + ceil({b['invite_calls']} invites/{SLOTS})"
         f" = {b['rounds_by_list']}) = {b['rounds']} rounds"
+        f"; contract floor (ListDetectors a round later) {b['floor_rounds']} rounds"
     )
 
 
