@@ -356,10 +356,7 @@ fn a_denial_after_a_role_was_assumed_is_reported_per_account() {
         .expect("a multi-Region answer");
     let first = &multi.regions[0].response;
     assert_exactly_once(&named, first);
-    assert_eq!(
-        first.enabled_accounts.as_deref(),
-        Some(&[outside][..])
-    );
+    assert_eq!(first.enabled_accounts.as_deref(), Some(&[outside][..]));
     let unknown: Vec<&str> = first
         .unprocessed_accounts
         .iter()

@@ -223,8 +223,12 @@ impl Pipeline {
         let Detector::Known(detector_id) = self.detector.clone() else {
             return calls;
         };
+        // The step with the most calls still to follow it goes first (reads,
+        // then deletes, creates, invitations): an invitation put ahead of a
+        // read saves no round, but the read it holds back delays its own
+        // invitation past the rest, a round at the end.
         'sending: while self.in_flight < slots {
-            for step in [Step::Invite, Step::Create, Step::Delete, Step::Read] {
+            for step in Step::ALL {
                 if let Some((batch, quiet)) = self.take_batch(step, &flow) {
                     let call = self.call(step, &detector_id, &batch, quiet, &flow);
                     let id = self.start(next_id);
