@@ -10,6 +10,8 @@
 
 mod answers;
 mod estimate;
+#[cfg(test)]
+mod estimate_tests;
 mod machine;
 mod report;
 #[cfg(test)]
