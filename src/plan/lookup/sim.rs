@@ -88,10 +88,10 @@ impl Case {
     }
 
     /// Every account of the event is in the organization (as many as it
-    /// holds): no probe can find one outside.
+    /// holds, drawn at random from it): no probe can find one outside.
     pub fn all_inside(org_size: usize, n: usize, seed: u64) -> Case {
-        let mut case = Case::bench(org_size, 0, seed);
-        case.event = case.org[..n.min(org_size)].to_vec();
+        let mut case = Case::bench(org_size, 2 * n.min(org_size), seed);
+        case.event.retain(|id| id.starts_with('2'));
         case.inside = case.event.len();
         case
     }

@@ -231,6 +231,20 @@ fn the_bench_cases_stay_near_the_lower_bound() {
     }
 }
 
+/// No probe can find an account outside: the budget keeps them within a
+/// quarter of the pages (without it, one a page: 2 × the listing's calls).
+#[test]
+fn an_event_wholly_inside_costs_at_most_a_quarter_more_calls() {
+    for seed in 0..3 {
+        let case = Case::all_inside(2000, 1000, 40 + seed);
+        let got = run(&case);
+        let (bound, bound_calls) = lower_bound(&case);
+        assert_eq!(bound_calls, 100, "the listing is the bound's strategy");
+        assert!(got.org_calls() * 100 <= bound_calls * 130, "{got:?}");
+        assert!(got.rounds * 10 <= bound * 11, "{got:?} against {bound}");
+    }
+}
+
 #[test]
 fn members_on_the_first_pages_cost_no_time() {
     for (org, n) in [(2000, 200), (5000, 200), (5000, 1000)] {
