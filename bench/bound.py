@@ -42,7 +42,8 @@ SIZE_TARGET_MB = 10
 # --------------------------------------------------------------- lower bound
 
 
-def lower_bound(n: int, outside: int, warm: bool, org_size: int = ORG_SIZE, empty_pages: int = 0) -> dict:
+def lower_bound(n: int, outside: int, warm: bool, org_size: int = ORG_SIZE, empty_pages: int = 0,
+                detector_given: bool = False) -> dict:
     """The fewest sequential round trips the work needs, × LATENCY_MS, and
     the Organizations calls (`org_calls`) of the strategy that reaches it.
 
@@ -57,13 +58,15 @@ def lower_bound(n: int, outside: int, warm: bool, org_size: int = ORG_SIZE, empt
                 page is read, so every invitation waits:
                 ceil(ceil(outside/BATCH)/SLOTS) rounds after it.
     Warm: what the process already knows (organization, detector) is free.
+    `detector_given` (GUARDDUTY_DETECTOR_ID): no ListDetectors, and the
+    contract's floor is the bound.
     """
     invites = math.ceil(outside / BATCH)
     invite_rounds = math.ceil(invites / SLOTS)
     pages = math.ceil(org_size / PAGE)
     if empty_pages:
         pages += pages // empty_pages
-    detector_rounds = 0 if warm else 1
+    detector_rounds = 0 if warm or detector_given else 1
     if warm:
         # Read the outside accounts' member records, then invite: each invite
         # after its read, reads and invites sharing the GuardDuty slots.
@@ -83,7 +86,8 @@ def lower_bound(n: int, outside: int, warm: bool, org_size: int = ORG_SIZE, empt
         # The contract's floor: ListDetectors only once an Organizations
         # answer has shown an account outside (SPEC.md: the detector is
         # looked up only when some account needs it), so a round later.
-        floor = min(first_rounds(describe_rounds, pages, detector_rounds + 1, reads, invites)) if invites else rounds
+        later = 1 if invites and detector_rounds else 0
+        floor = min(first_rounds(describe_rounds, pages, detector_rounds + later, reads, invites))
         parts = dict(
             floor_rounds=floor, floor_ms=floor * LATENCY_MS,
             describe_rounds=describe_rounds, pages=pages, detector_rounds=detector_rounds,

@@ -32,7 +32,8 @@ def org_size_of(r: dict) -> int:
 
 def case_name(r: dict) -> str:
     return (f"{r['n']}" + (f" (empty page every {r['empty_pages']})" if r["empty_pages"] else "")
-            + (" (half the outside Enabled)" if r.get("half_enabled") else ""))
+            + (" (half the outside Enabled)" if r.get("half_enabled") else "")
+            + (" (detector given)" if r.get("detector_given") else ""))
 
 
 def fmt_calls_ratio(r: dict) -> str:
@@ -74,7 +75,8 @@ def bounds_text(results: dict) -> str:
         b = r["bound"]
         model = f"; Organizations calls of that strategy: {b['org_calls']}" if b.get("org_calls") else ""
         out.append(f"- org {org_size_of(r)}, N={r['n']} {r['phase']}{' (empty pages)' if r['empty_pages'] else ''}"
-                   f"{' (half the outside Enabled)' if r.get('half_enabled') else ''}: "
+                   f"{' (half the outside Enabled)' if r.get('half_enabled') else ''}"
+                   f"{' (detector given)' if r.get('detector_given') else ''}: "
                    f"{bound_formula(b)} × {LATENCY_MS} ms = {b['ms']} ms{model}")
     return "\n".join(out)
 

@@ -119,7 +119,14 @@ impl Plan {
             .iter()
             .map(|region| Accept::new(n, region.name.clone()))
             .collect();
-        let lookup = Lookup::new(&ids, unknown, slots, opts.known_pages);
+        let mut lookup = Lookup::new(&ids, unknown, slots, opts.known_pages);
+        if opts
+            .regions
+            .iter()
+            .all(|region| region.detector_id.is_some())
+        {
+            lookup = lookup.without_probes();
+        }
         let mut plan = Plan {
             ids,
             emails,

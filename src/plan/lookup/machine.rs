@@ -130,6 +130,8 @@ pub struct Lookup {
     pub(super) no_organization: bool,
     pub(super) wrapping_up: bool,
     pub(super) learned: Vec<(String, Membership)>,
+    /// Whether the listing-only mode makes probe describes at all.
+    pub(super) probing: bool,
 }
 
 impl Lookup {
@@ -189,7 +191,18 @@ impl Lookup {
             no_organization: false,
             wrapping_up: false,
             learned: Vec::new(),
+            probing: true,
         }
+    }
+
+    /// No probe describes: a probe is there to find one account outside
+    /// early, so that GuardDuty's detector lookup can start beside the
+    /// listing; with every Region's detector known (configured, or from the
+    /// warm process) there is nothing to start early, and a probe is a call
+    /// the listing makes anyway.
+    pub fn without_probes(mut self) -> Self {
+        self.probing = false;
+        self
     }
 
     pub fn strategy(&self) -> Strategy {
@@ -316,6 +329,7 @@ impl Lookup {
     /// race's mode says.
     fn describes_wanted(&self) -> usize {
         match self.mode() {
+            Some(Mode::List { .. }) if !self.probing => 0,
             Some(mode) => describe_slots(mode, self.slots),
             None => self.slots,
         }

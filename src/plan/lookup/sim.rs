@@ -118,6 +118,12 @@ impl Run {
 /// Runs `case` as a fresh process's first invocation: no warm knowledge,
 /// the detector to discover, every outside account a `Removed` member.
 pub fn run(case: &Case) -> Run {
+    run_with_detector(case, None)
+}
+
+/// As [`run`], with the detector given (`GUARDDUTY_DETECTOR_ID`) if
+/// `detector_id` is.
+pub fn run_with_detector(case: &Case, detector_id: Option<String>) -> Run {
     let request = Request {
         accounts: case
             .event
@@ -138,7 +144,7 @@ pub fn run(case: &Case) -> Run {
         known_pages: None,
         regions: vec![RegionSetup {
             name: crate::testing::OWN_REGION.into(),
-            detector_id: None,
+            detector_id,
         }],
         multi_region: false,
         member_role: None,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::machine::*;
-use super::sim::{Case, Run, lower_bound, run};
+use super::sim::{Case, Run, lower_bound, run, run_with_detector};
 use crate::plan::{Call, CallId};
 use crate::plan::{OrgError, Reply};
 use crate::testing::{FakeAws, World};
@@ -242,6 +242,21 @@ fn an_event_wholly_inside_costs_at_most_a_quarter_more_calls() {
         assert_eq!(bound_calls, 100, "the listing is the bound's strategy");
         assert!(got.org_calls() * 100 <= bound_calls * 130, "{got:?}");
         assert!(got.rounds * 10 <= bound * 11, "{got:?} against {bound}");
+    }
+}
+
+/// With the detector given there is nothing for a probe to start early:
+/// the listing alone, and the reads from the first round.
+#[test]
+fn with_the_detector_known_the_listing_goes_without_probes() {
+    for n in [200, 1000] {
+        let case = Case::bench(100, n, 7);
+        let given = Some("det".to_owned());
+        let got = run_with_detector(&case, given);
+        let (bound, bound_calls) = lower_bound(&case);
+        assert_eq!((got.describes, got.pages), (0, 5), "N {n}");
+        assert_eq!(bound_calls, 5);
+        assert!(got.rounds <= bound, "N {n}: {got:?} against {bound}");
     }
 }
 
