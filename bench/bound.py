@@ -128,7 +128,6 @@ def bound_formula(b: dict) -> str:
         f"min(describe: max(ceil(U/{SLOTS})={b['describe_rounds']}, ListDetectors {b['detector_rounds']}) + 1 tail"
         f" = {b['rounds_by_describe']}; list: {b['pages']} pages + ceil({b['invite_calls']} invites/{SLOTS})"
         f" = {b['rounds_by_list']}) = {b['rounds']} rounds"
-        f"; contract floor (ListDetectors a round later) {b['floor_rounds']} rounds"
     )
 
 

@@ -74,10 +74,9 @@ def bounds_text(results: dict) -> str:
     for r in results["cases"]:
         b = r["bound"]
         model = f"; Organizations calls of that strategy: {b['org_calls']}" if b.get("org_calls") else ""
-        out.append(f"- org {org_size_of(r)}, N={r['n']} {r['phase']}{' (empty pages)' if r['empty_pages'] else ''}"
-                   f"{' (half the outside Enabled)' if r.get('half_enabled') else ''}"
-                   f"{' (detector given)' if r.get('detector_given') else ''}: "
-                   f"{bound_formula(b)} × {LATENCY_MS} ms = {b['ms']} ms{model}")
+        floor = (f"; contract floor (ListDetectors a round later) {b['floor_rounds']} rounds = {b['floor_ms']} ms"
+                 if b["floor_ms"] != b["ms"] else "")
+        out.append(f"- {where(r)}: {bound_formula(b)} × {LATENCY_MS} ms = {b['ms']} ms{floor}{model}")
     return "\n".join(out)
 
 

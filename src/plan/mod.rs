@@ -119,14 +119,8 @@ impl Plan {
             .iter()
             .map(|region| Accept::new(n, region.name.clone()))
             .collect();
-        let mut lookup = Lookup::new(&ids, unknown, slots, opts.known_pages);
-        if opts
-            .regions
-            .iter()
-            .all(|region| region.detector_id.is_some())
-        {
-            lookup = lookup.without_probes();
-        }
+        let detector_to_find = opts.regions.iter().any(|r| r.detector_id.is_none());
+        let lookup = Lookup::new(&ids, unknown, slots, opts.known_pages).probing(detector_to_find);
         let mut plan = Plan {
             ids,
             emails,

@@ -41,14 +41,17 @@ pub fn choose_strategy(unknown: usize, slots: usize, known_pages: Option<usize>)
 }
 
 /// A fixed pseudo-random key for an account ID: its digits folded into a
-/// number, then SplitMix64's finalizer, so that neighbouring IDs land far
-/// apart. Written out rather than `std`'s hasher, whose output may change
-/// between Rust releases: the same event is looked up in the same order by
-/// every build.
+/// number, then [`mix`], so that neighbouring IDs land far apart. Written
+/// out rather than `std`'s hasher, whose output may change between Rust
+/// releases: the same event is looked up in the same order by every build.
 fn scatter(id: &str) -> u64 {
-    let mut z = id
+    mix(id
         .bytes()
-        .fold(0u64, |h, b| h.wrapping_mul(257).wrapping_add(u64::from(b)));
+        .fold(0u64, |h, b| h.wrapping_mul(257).wrapping_add(u64::from(b))))
+}
+
+/// SplitMix64's finalizer: every input bit moves about half the output's.
+pub(super) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -195,13 +198,13 @@ impl Lookup {
         }
     }
 
-    /// No probe describes: a probe is there to find one account outside
-    /// early, so that GuardDuty's detector lookup can start beside the
-    /// listing; with every Region's detector known (configured, or from the
-    /// warm process) there is nothing to start early, and a probe is a call
-    /// the listing makes anyway.
-    pub fn without_probes(mut self) -> Self {
-        self.probing = false;
+    /// Whether the listing-only mode makes probe describes. A probe is
+    /// there to find one account outside early, so that GuardDuty's detector
+    /// lookup can start beside the listing; with every Region's detector
+    /// known (configured, or from the warm process) there is nothing to
+    /// start early, and a probe is a call the listing makes anyway.
+    pub fn probing(mut self, on: bool) -> Self {
+        self.probing = on;
         self
     }
 

@@ -3,6 +3,7 @@
 //! one round (as with the bench's fixed 20 ms a call), and the bench's lower
 //! bound (`bench/bound.py`, `lower_bound`) in rounds, to compare with.
 
+use super::machine::mix;
 use crate::event::{Email, Named, Request};
 use crate::plan::{Call, Options, Phase, Plan, RegionSetup, triage};
 use crate::testing::{FakeAws, PerAccount, World, account_id};
@@ -18,10 +19,7 @@ pub struct Rng(pub u64);
 impl Rng {
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix(self.0)
     }
 
     pub fn below(&mut self, n: usize) -> usize {
